@@ -1,0 +1,8 @@
+"""sknebula: scikit-learn estimators that organise deep latent spaces."""
+
+from .autoencoder import NebulaAutoencoder
+from .cluster import NebulaVariationalClusterer
+
+__version__ = "0.1.0"
+
+__all__ = ["NebulaAutoencoder", "NebulaVariationalClusterer"]

@@ -1,0 +1,126 @@
+"""The base estimator shared by every sknebula estimator.
+
+It owns what is not specific to a method: hyper-parameter validation,
+input validation, seeding, device choice, building and fitting the skorch
+net, and batched inference. Subclasses build the module and the criterion.
+"""
+
+import copy
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._callbacks import DivergenceGuard, TermAverager
+from ._data import batch_loader
+from ._net import NebulaNet, batched_apply
+from .nn import ARCHITECTURES
+
+
+def _hidden_dims_ok(hidden_dims):
+    return all(isinstance(h, Integral) and h > 0 for h in hidden_dims)
+
+
+class BaseDeepEstimator(BaseEstimator):
+    """Shared machinery; not a public estimator."""
+
+    _parameter_constraints: dict = {
+        "latent_dim": [Interval(Integral, 1, None, closed="left")],
+        "encoder": [StrOptions(set(ARCHITECTURES)), type],
+        "encoder_params": [dict, None],
+        "hidden_dims": [tuple, list],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "optimizer": [callable],
+        "device": [str, torch.device],
+        "callbacks": [list, None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    # ------------------------------------------------------------------ input
+    def _validate_X(self, X, reset):
+        """Validate X (2-d or n-d), record or check its per-sample shape."""
+        X = validate_data(
+            self,
+            X,
+            reset=reset,
+            allow_nd=True,
+            dtype=[np.float64, np.float32],
+            ensure_min_samples=2 if reset else 1,
+        )
+        if reset:
+            self.input_shape_ = X.shape[1:]
+        elif X.shape[1:] != self.input_shape_:
+            raise ValueError(
+                f"X has samples of shape {X.shape[1:]}, but {type(self).__name__} "
+                f"was fitted on samples of shape {self.input_shape_}."
+            )
+        return X
+
+    def _check_hyper_parameters(self):
+        if not _hidden_dims_ok(self.hidden_dims):
+            raise ValueError(
+                f"hidden_dims must be a sequence of positive ints, got {self.hidden_dims!r}."
+            )
+        self._device()  # fails early on an unknown device string
+
+    # --------------------------------------------------------------- training
+    def _device(self):
+        if isinstance(self.device, str) and self.device == "auto":
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        try:
+            return str(torch.device(self.device))
+        except RuntimeError as exc:
+            raise ValueError(f"Unknown device {self.device!r}: {exc}") from None
+
+    def _seed_torch(self):
+        """Seed torch from ``random_state``; return the seed for other RNGs.
+
+        Called at the start of every fit, so that refitting with the same
+        ``random_state`` gives the same model (for a fixed thread count).
+        """
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        torch.manual_seed(seed)
+        return seed
+
+    def _make_net(self, module, criterion, criterion_params, n_samples, callbacks=()):
+        user_callbacks = [copy.deepcopy(cb) for cb in (self.callbacks or [])]
+        prefixed = {f"criterion__{k}": v for k, v in criterion_params.items()}
+        return NebulaNet(
+            module=module,
+            criterion=criterion,
+            optimizer=self.optimizer,
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=min(self.batch_size, n_samples),
+            train_split=None,
+            iterator_train=batch_loader,
+            device=self._device(),
+            callbacks=[
+                ("divergence", DivergenceGuard()),
+                ("terms", TermAverager()),
+                *callbacks,
+                *user_callbacks,
+            ],
+            verbose=self.verbose,
+            **prefixed,
+        )
+
+    # -------------------------------------------------------------- inference
+    def _apply(self, X, fn):
+        """Batched, gradient-free ``fn(module, x)`` over validated X."""
+        return batched_apply(
+            self.net_.module_, X, fn, self.net_.device, max(self.batch_size, 256)
+        )
+
+    @property
+    def history_(self):
+        """skorch ``History`` of the last fit (per-epoch losses and terms)."""
+        check_is_fitted(self, "net_")
+        return self.net_.history

@@ -1,0 +1,165 @@
+"""Nebula Variational Coding training shared by the clusterer and the autoencoder."""
+
+from numbers import Integral, Real
+
+import numpy as np
+from scipy.special import logsumexp
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_array, check_is_fitted
+
+from ._base import BaseDeepEstimator
+from ._callbacks import AnchorInitializer, init_anchors_from_data
+from ._data import NeighbourPairs, neighbour_table
+from .nn import NebulaVAE, build_encoder_decoder
+from .objectives.nebula import NebulaLoss, kl_to_anchors
+from .objectives.reconstruction import RECONSTRUCTIONS, decoder_mean, reconstruction_nll
+
+
+class NebulaBase(BaseDeepEstimator):
+    """Fit an NVC model; subclasses add the sklearn role on top."""
+
+    _parameter_constraints: dict = {
+        **BaseDeepEstimator._parameter_constraints,
+        "n_anchors": [Interval(Integral, 1, None, closed="left")],
+        "beta": [Interval(Real, 0, None, closed="left")],
+        "metric_weight": [Interval(Real, 0, None, closed="left")],
+        "margin": [Interval(Real, 0, None, closed="left")],
+        "n_neighbors": [Interval(Integral, 0, None, closed="left")],
+        "warmup_epochs": [StrOptions({"auto"}), Interval(Integral, 0, None, closed="left")],
+        "contrastive_weight": [Interval(Real, 0, None, closed="left")],
+        "consistency_weight": [Interval(Real, 0, None, closed="left")],
+        "balance_weight": [Interval(Real, 0, None, closed="left")],
+        "reconstruction": [StrOptions({"auto", *RECONSTRUCTIONS})],
+    }
+
+    def _warmup_epochs(self):
+        if self.warmup_epochs == "auto":
+            return int(0.6 * self.max_epochs)
+        if self.warmup_epochs >= self.max_epochs:
+            raise ValueError(
+                f"warmup_epochs={self.warmup_epochs} must be smaller than "
+                f"max_epochs={self.max_epochs}, or the anchors are never trained."
+            )
+        return self.warmup_epochs
+
+    def _reconstruction(self, target):
+        if self.reconstruction != "auto":
+            if self.reconstruction == "bernoulli" and (target.min() < 0 or target.max() > 1):
+                raise ValueError(
+                    "reconstruction='bernoulli' needs targets in [0, 1]; scale the "
+                    "data (e.g. MinMaxScaler) or use reconstruction='gaussian'."
+                )
+            return self.reconstruction
+        return "bernoulli" if target.min() >= 0 and target.max() <= 1 else "gaussian"
+
+    def _fit_nebula(self, X, target):
+        """Train the NVC model on validated X to reconstruct ``target``.
+
+        Sets ``net_``, ``anchors_`` and ``reconstruction_``; returns the seed
+        drawn from ``random_state`` for the caller's own random steps.
+        """
+        self._check_hyper_parameters()
+        if len(X) < self.n_anchors:
+            raise ValueError(
+                f"n_samples={len(X)} should be >= n_anchors={self.n_anchors}: "
+                "every anchor needs at least one sample."
+            )
+        warmup = self._warmup_epochs()
+        reconstruction = self._reconstruction(target)
+        seed = self._seed_torch()
+
+        encoder, decoder = build_encoder_decoder(
+            self.encoder,
+            X.shape[1:],
+            target.shape[1:],
+            self.latent_dim,
+            tuple(self.hidden_dims),
+            self.encoder_params,
+        )
+        module = NebulaVAE(encoder, decoder, self.latent_dim, self.n_anchors)
+        criterion_params = dict(
+            reconstruction=reconstruction,
+            beta=self.beta,
+            metric_weight=self.metric_weight,
+            margin=self.margin,
+            contrastive_weight=self.contrastive_weight,
+            consistency_weight=self.consistency_weight,
+            balance_weight=self.balance_weight,
+        )
+        net = self._make_net(
+            module,
+            NebulaLoss,
+            criterion_params,
+            len(X),
+            callbacks=[("anchors", AnchorInitializer(warmup, seed))],
+        )
+        X32 = np.asarray(X, dtype=np.float32)
+        data = NeighbourPairs(
+            X32, np.asarray(target, dtype=np.float32), neighbour_table(X32, self.n_neighbors)
+        )
+        net.fit(data, None)
+        if not bool(net.module_.anchors_ready):
+            # Training was interrupted during the warm-up.
+            init_anchors_from_data(net, X32, seed)
+
+        self.net_ = net
+        self.reconstruction_ = reconstruction
+        self.anchors_ = net.module_.anchors.detach().cpu().double().numpy()
+        return seed
+
+    # -------------------------------------------------------------- inference
+    def _latent_means(self, X):
+        return self._apply(X, lambda m, x: m.encode(x)[0])
+
+    def _check_latent(self, Z):
+        Z = check_array(Z, dtype=[np.float64, np.float32])
+        if Z.shape[1] != self.latent_dim:
+            raise ValueError(
+                f"Latent X has {Z.shape[1]} features, but {type(self).__name__} "
+                f"has latent_dim={self.latent_dim}."
+            )
+        return Z
+
+    def _decode(self, Z):
+        return self._apply(
+            Z, lambda m, z: decoder_mean(self.reconstruction_, m.decoder(z))
+        )
+
+    def _nll_and_kl(self, X, target):
+        """Reconstruction NLL at the posterior mean and KL to every anchor."""
+
+        n = len(X)
+        Xf = X.reshape(n, -1)
+        tf = target.reshape(n, -1)
+        joined = np.concatenate([Xf, tf], axis=1)
+        split = Xf.shape[1]
+        x_shape, t_shape = X.shape[1:], target.shape[1:]
+
+        def terms(m, batch):
+            x = batch[:, :split].reshape(-1, *x_shape)
+            t = batch[:, split:].reshape(-1, *t_shape)
+            mu, logvar = m.encode(x)
+            nll = reconstruction_nll(self.reconstruction_, m.decoder(mu), t)
+            return nll, kl_to_anchors(mu, logvar, m.anchors)
+
+        return self._apply(joined, terms)
+
+    def _elbo(self, X, target, log_weights):
+        """Per-sample ELBO with the anchor mixture prior sum_k pi_k N(a_k, I).
+
+        KL(q || mixture) is bounded above by -log sum_k pi_k exp(-KL(q || N(a_k, I))),
+        so the value returned is a lower bound of the ELBO (the reconstruction
+        term is evaluated at the posterior mean).
+        """
+        nll, kl = self._nll_and_kl(X, target)
+        return -nll + logsumexp(log_weights - kl, axis=1)
+
+    def _sample_latents(self, n_samples, weights):
+        check_is_fitted(self)
+        if n_samples < 1:
+            raise ValueError(f"Invalid value for 'n_samples': {n_samples}. It must be >= 1.")
+        rng = check_random_state(self.random_state)
+        anchor = rng.choice(len(self.anchors_), size=n_samples, p=weights)
+        z = self.anchors_[anchor] + rng.standard_normal(size=(n_samples, self.anchors_.shape[1]))
+        return z, anchor

@@ -1,0 +1,269 @@
+"""NebulaAutoencoder: the NVC encoder-decoder as a feature extractor."""
+
+import numpy as np
+import torch
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
+from sklearn.metrics import r2_score
+from sklearn.utils.validation import check_array, check_consistent_length, check_is_fitted
+
+from ._nvc import NebulaBase
+
+
+class NebulaAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NebulaBase):
+    """NVC-regularised autoencoder: features, reconstruction and completion.
+
+    The model and objective of :class:`NebulaVariationalClusterer` (latent
+    anchors, KL to the anchors, anchor triplet term; see its docstring for
+    the formula), used for what the encoder and decoder give: ``transform``
+    returns latent features organised around the anchors, ``predict``
+    reconstructs. Given a target ``y`` at fit time, the decoder learns to
+    produce ``y`` from ``X`` (e.g. complete data from a partial input).
+
+    Parameters
+    ----------
+    n_anchors : int, default=10
+        Number of nebula anchors in latent space.
+    latent_dim : int, default=10
+        Dimension of the latent space (number of output features).
+    encoder : {"mlp"} or nn.Module class, default="mlp"
+        Encoder architecture by name, or a module class built as
+        ``encoder(input_shape, **encoder_params)`` exposing ``out_features``.
+    encoder_params : dict, default=None
+        Extra keyword arguments for the encoder.
+    hidden_dims : tuple of int, default=(256, 256)
+        Hidden layer widths of the encoder (mirrored in the decoder).
+    beta : float, default=1.0
+        Weight of the KL term to the anchors.
+    metric_weight : float, default=1.0
+        Weight of the anchor triplet (metric-learning) term.
+    margin : float, default=1.0
+        Margin of the triplet term.
+    n_neighbors : int, default=20
+        Input-space neighbours among which each sample's partner is drawn;
+        0 makes every sample its own partner.
+    warmup_epochs : int or "auto", default="auto"
+        Epochs before the anchors are placed; "auto" is 60% of ``max_epochs``.
+    contrastive_weight : float, default=10.0
+        Weight of the warm-up InfoNCE term.
+    consistency_weight : float, default=1.0
+        Weight of the partner anchor-consistency term.
+    balance_weight : float, default=5.0
+        Weight of the term that keeps every anchor in use.
+    reconstruction : {"auto", "bernoulli", "gaussian"}, default="auto"
+        Likelihood of the decoder; "auto" picks "bernoulli" when the target
+        lies in [0, 1], "gaussian" otherwise.
+    max_epochs : int, default=250
+        Total training epochs (warm-up included).
+    batch_size : int, default=256
+        Mini-batch size.
+    lr : float, default=2e-3
+        Learning rate.
+    optimizer : torch optimizer class, default=torch.optim.Adam
+        Optimizer, passed to skorch.
+    device : str or torch.device, default="auto"
+        Torch device; "auto" uses CUDA when available.
+    callbacks : list of skorch callbacks, default=None
+        Extra skorch callbacks (copied, never modified).
+    random_state : int, RandomState instance or None, default=None
+        Seeds torch, the partner draws and the anchor k-means.
+    verbose : int, default=0
+        skorch verbosity; 0 prints nothing.
+
+    Attributes
+    ----------
+    anchors_ : ndarray of shape (n_anchors, latent_dim)
+        The nebula anchors in latent space.
+    reconstruction_ : str
+        The reconstruction likelihood used.
+    input_shape_ : tuple of int
+        Shape of one input sample.
+    target_shape_ : tuple of int
+        Shape of one reconstruction target (``input_shape_`` unless ``y``).
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when X has string column names.
+    net_ : skorch.NeuralNet
+        The fitted skorch net.
+    history_ : skorch.History
+        Training history of ``net_``.
+
+    See Also
+    --------
+    NebulaVariationalClusterer : The same model used for clustering.
+    sklearn.decomposition.PCA : Linear feature extraction.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sknebula import NebulaAutoencoder
+    >>> X, _ = load_digits(return_X_y=True)
+    >>> X = X[:200] / 16
+    >>> ae = NebulaAutoencoder(latent_dim=5, max_epochs=5, random_state=0).fit(X)
+    >>> ae.transform(X).shape
+    (200, 5)
+    >>> ae.predict(X).shape
+    (200, 64)
+    >>> ae.get_feature_names_out()[:2]
+    array(['nebulaautoencoder0', 'nebulaautoencoder1'], dtype=object)
+    """
+
+    def __init__(
+        self,
+        n_anchors=10,
+        *,
+        latent_dim=10,
+        encoder="mlp",
+        encoder_params=None,
+        hidden_dims=(256, 256),
+        beta=1.0,
+        metric_weight=1.0,
+        margin=1.0,
+        n_neighbors=20,
+        warmup_epochs="auto",
+        contrastive_weight=10.0,
+        consistency_weight=1.0,
+        balance_weight=5.0,
+        reconstruction="auto",
+        max_epochs=250,
+        batch_size=256,
+        lr=2e-3,
+        optimizer=torch.optim.Adam,
+        device="auto",
+        callbacks=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self.n_anchors = n_anchors
+        self.latent_dim = latent_dim
+        self.encoder = encoder
+        self.encoder_params = encoder_params
+        self.hidden_dims = hidden_dims
+        self.beta = beta
+        self.metric_weight = metric_weight
+        self.margin = margin
+        self.n_neighbors = n_neighbors
+        self.warmup_epochs = warmup_epochs
+        self.contrastive_weight = contrastive_weight
+        self.consistency_weight = consistency_weight
+        self.balance_weight = balance_weight
+        self.reconstruction = reconstruction
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.optimizer = optimizer
+        self.device = device
+        self.callbacks = callbacks
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _target(self, X, Y):
+        """The reconstruction target: Y when it is a matrix (or n-d), else X.
+
+        A 1-d ``Y`` is what a Pipeline passes for a supervised final step
+        (class labels); it is not a reconstruction target and is ignored.
+        """
+        if Y is None:
+            return X
+        Y = check_array(Y, allow_nd=True, ensure_2d=False, dtype=[np.float64, np.float32])
+        if Y.ndim == 1:
+            return X
+        check_consistent_length(X, Y)
+        return Y
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Fit the autoencoder.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, ...)
+            Input data.
+        y : array-like of shape (n_samples, n_targets) or (n_samples, ...), default=None
+            Target the decoder learns to produce from ``X`` (e.g. the full
+            data when ``X`` is partial). ``None`` or a 1-d array (labels, as
+            passed in a Pipeline) reconstructs ``X``.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        X = self._validate_X(X, reset=True)
+        target = self._target(X, y)
+        self._fit_nebula(X, target)
+        self.target_shape_ = target.shape[1:]
+        return self
+
+    def transform(self, X):
+        """Latent means of X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, ...)
+            Input data.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, latent_dim)
+            Latent features.
+        """
+        check_is_fitted(self)
+        return self._latent_means(self._validate_X(X, reset=False))
+
+    def inverse_transform(self, X):
+        """Decode latent vectors to the target space.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, latent_dim)
+            Latent vectors.
+
+        Returns
+        -------
+        Y : ndarray of shape (n_samples, *target_shape_)
+            Decoder means.
+        """
+        check_is_fitted(self)
+        return self._decode(self._check_latent(X))
+
+    def predict(self, X):
+        """Reconstruct (or complete) X through the latent mean.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, ...)
+            Input data.
+
+        Returns
+        -------
+        Y_pred : ndarray of shape (n_samples, *target_shape_)
+            Reconstruction, or completion when fitted with a target ``y``.
+        """
+        return self._decode(self.transform(X))
+
+    def score(self, X, y=None):
+        """R^2 of the reconstruction, like a multi-output regressor.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, ...)
+            Input data.
+        y : array-like, default=None
+            Target to compare with; ``X`` when ``None`` or 1-d.
+
+        Returns
+        -------
+        score : float
+            Uniformly averaged R^2 over the flattened target features.
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        target = self._target(X, y)
+        Y_pred = self._decode(self._latent_means(X))
+        n = len(Y_pred)
+        return float(r2_score(target.reshape(n, -1), Y_pred.reshape(n, -1)))
+
+    @property
+    def _n_features_out(self):
+        return self.latent_dim

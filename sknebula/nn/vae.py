@@ -1,0 +1,54 @@
+"""The variational module shared by the nebula estimators."""
+
+import torch
+from torch import nn
+
+
+class NebulaVAE(nn.Module):
+    """Encoder, Gaussian posterior heads, decoder and nebula anchors.
+
+    ``forward`` returns a dict so that objectives can pick what they need:
+    ``mu``, ``logvar``, ``z`` (a reparameterised sample while training, the
+    mean otherwise) and ``recon`` (decoder output). When ``partner`` is given
+    (a second view or a neighbour of each sample), its posterior mean is
+    returned as ``partner_mu``.
+
+    Parameters
+    ----------
+    encoder : nn.Module
+        Maps a batch to features of width ``encoder.out_features``.
+    decoder : nn.Module
+        Maps latents of width ``latent_dim`` to the reconstruction.
+    latent_dim : int
+        Dimension of the latent space.
+    n_anchors : int
+        Number of learnable nebula anchors.
+    """
+
+    def __init__(self, encoder, decoder, latent_dim, n_anchors):
+        super().__init__()
+        self.encoder = encoder
+        self.decoder = decoder
+        self.mu_head = nn.Linear(encoder.out_features, latent_dim)
+        self.logvar_head = nn.Linear(encoder.out_features, latent_dim)
+        self.anchors = nn.Parameter(torch.zeros(n_anchors, latent_dim))
+        # Set by the anchor-initialising callback once the warm-up is over;
+        # a buffer so it travels with state_dict and pickles.
+        self.register_buffer("anchors_ready", torch.tensor(False))
+
+    def encode(self, x):
+        h = self.encoder(x)
+        # Soft bounds on the log-variance keep exp() finite early in training.
+        logvar = 10.0 * torch.tanh(self.logvar_head(h) / 10.0)
+        return self.mu_head(h), logvar
+
+    def forward(self, x, partner=None):
+        mu, logvar = self.encode(x)
+        if self.training:
+            z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        else:
+            z = mu
+        out = {"mu": mu, "logvar": logvar, "z": z, "recon": self.decoder(z)}
+        if partner is not None:
+            out["partner_mu"] = self.encode(partner)[0]
+        return out

@@ -1,0 +1,1 @@
+"""Pure torch objectives, one file per method; no sklearn, no skorch."""
