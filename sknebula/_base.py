@@ -10,6 +10,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
+from skorch.callbacks import ProgressBar
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -18,7 +19,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._callbacks import DivergenceGuard, TermAverager
 from ._data import batch_loader
 from ._net import NebulaNet, batched_apply
-from .nn import ARCHITECTURES
+from .nn import ARCHITECTURES, default_reconstruction
 
 
 def _hidden_dims_ok(hidden_dims):
@@ -70,6 +71,25 @@ class BaseDeepEstimator(BaseEstimator):
             )
         self._device()  # fails early on an unknown device string
 
+    def _reconstruction(self, target):
+        """The reconstruction likelihood for ``target``.
+
+        An explicit ``reconstruction`` wins (and Bernoulli is refused for data
+        outside [0, 1]); "auto" takes the architecture's own likelihood, or
+        Bernoulli for data in [0, 1] and Gaussian otherwise.
+        """
+        kind = self.reconstruction
+        if kind == "auto":
+            kind = default_reconstruction(self.encoder)
+        if kind is None:
+            return "bernoulli" if target.min() >= 0 and target.max() <= 1 else "gaussian"
+        if kind == "bernoulli" and (target.min() < 0 or target.max() > 1):
+            raise ValueError(
+                "reconstruction='bernoulli' needs targets in [0, 1]; scale the "
+                "data (e.g. MinMaxScaler) or use reconstruction='gaussian'."
+            )
+        return kind
+
     # --------------------------------------------------------------- training
     def _device(self):
         if isinstance(self.device, str) and self.device == "auto":
@@ -91,6 +111,9 @@ class BaseDeepEstimator(BaseEstimator):
 
     def _make_net(self, module, criterion, criterion_params, n_samples, callbacks=()):
         user_callbacks = [copy.deepcopy(cb) for cb in (self.callbacks or [])]
+        # verbose=1: skorch's epoch table (PrintLog); verbose>=1 adds a
+        # progress bar over the batches of each epoch.
+        progress = [("progress", ProgressBar())] if self.verbose else []
         prefixed = {f"criterion__{k}": v for k, v in criterion_params.items()}
         return NebulaNet(
             module=module,
@@ -106,6 +129,7 @@ class BaseDeepEstimator(BaseEstimator):
                 ("divergence", DivergenceGuard()),
                 ("terms", TermAverager()),
                 *callbacks,
+                *progress,
                 *user_callbacks,
             ],
             verbose=self.verbose,

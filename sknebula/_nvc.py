@@ -43,16 +43,6 @@ class NebulaBase(BaseDeepEstimator):
             )
         return self.warmup_epochs
 
-    def _reconstruction(self, target):
-        if self.reconstruction != "auto":
-            if self.reconstruction == "bernoulli" and (target.min() < 0 or target.max() > 1):
-                raise ValueError(
-                    "reconstruction='bernoulli' needs targets in [0, 1]; scale the "
-                    "data (e.g. MinMaxScaler) or use reconstruction='gaussian'."
-                )
-            return self.reconstruction
-        return "bernoulli" if target.min() >= 0 and target.max() <= 1 else "gaussian"
-
     def _fit_nebula(self, X, target):
         """Train the NVC model on validated X to reconstruct ``target``.
 

@@ -1,19 +1,36 @@
 """Torch building blocks: encoders and decoders chosen by name.
 
-Each entry of :data:`ARCHITECTURES` maps a name to an ``(encoder, decoder)``
-pair of classes. An encoder is built as ``encoder(input_shape, hidden_dims,
-**encoder_params)`` and exposes ``out_features``; a decoder as
-``decoder(latent_dim, output_shape, hidden_dims)``.
+Each entry of :data:`ARCHITECTURES` maps a name to an :class:`Architecture`:
+an encoder class, built as ``encoder(input_shape, hidden_dims=...,
+**encoder_params)`` and exposing ``out_features``; a decoder class, built as
+``decoder(latent_dim, output_shape, hidden_dims)``; and the reconstruction
+likelihood that fits the data kind (``None``: chosen from the data range,
+Bernoulli for [0, 1], Gaussian otherwise).
 """
 
 import inspect
+from typing import NamedTuple
 
 from .mlp import MLPDecoder, MLPEncoder
 from .vae import NebulaVAE
 
+
+class Architecture(NamedTuple):
+    encoder: type
+    decoder: type
+    reconstruction: str | None = None
+
+
 ARCHITECTURES = {
-    "mlp": (MLPEncoder, MLPDecoder),
+    "mlp": Architecture(MLPEncoder, MLPDecoder),
 }
+
+
+def default_reconstruction(encoder):
+    """The reconstruction likelihood the architecture asks for, or None."""
+    if isinstance(encoder, str):
+        return ARCHITECTURES[encoder].reconstruction
+    return None
 
 
 def build_encoder_decoder(
@@ -38,7 +55,7 @@ def build_encoder_decoder(
     """
     params = dict(encoder_params or {})
     if isinstance(encoder, str):
-        encoder_cls, decoder_cls = ARCHITECTURES[encoder]
+        encoder_cls, decoder_cls, _ = ARCHITECTURES[encoder]
     else:
         encoder_cls, decoder_cls = encoder, MLPDecoder
     if "hidden_dims" in inspect.signature(encoder_cls).parameters:
@@ -48,4 +65,4 @@ def build_encoder_decoder(
     return enc, dec
 
 
-__all__ = ["ARCHITECTURES", "MLPDecoder", "MLPEncoder", "NebulaVAE", "build_encoder_decoder"]
+__all__ = ["ARCHITECTURES", "Architecture", "default_reconstruction", "MLPDecoder", "MLPEncoder", "NebulaVAE", "build_encoder_decoder"]
