@@ -1,0 +1,44 @@
+"""Quickstart: cluster sklearn's handwritten digits with NebulaVariationalClusterer.
+
+Runs offline (the digits ship with scikit-learn) in well under a minute on
+two CPU cores, and prints accuracy (Hungarian-matched) and NMI against the
+true digits, beside KMeans on the same pixels. The labels are used only to
+score the clustering.
+
+    python examples/quickstart.py
+"""
+
+import time
+
+from sklearn.cluster import KMeans
+from sklearn.datasets import load_digits
+from sklearn.metrics import normalized_mutual_info_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import MinMaxScaler
+
+from sknebula import NebulaVariationalClusterer
+from sknebula.metrics import clustering_accuracy
+
+
+def main():
+    X, y = load_digits(return_X_y=True)
+    rows = []
+    for name, model in [
+        ("KMeans", make_pipeline(MinMaxScaler(), KMeans(n_clusters=10, n_init=10, random_state=0))),
+        ("NebulaVariationalClusterer", make_pipeline(
+            MinMaxScaler(), NebulaVariationalClusterer(n_anchors=10, random_state=0)
+        )),
+    ]:
+        start = time.perf_counter()
+        labels = model.fit_predict(X)
+        seconds = time.perf_counter() - start
+        rows.append((name, clustering_accuracy(y, labels), normalized_mutual_info_score(y, labels), seconds))
+
+    print(f"digits: {X.shape[0]} images of 8x8 pixels, 10 classes")
+    print(f"{'method':<28} {'ACC':>6} {'NMI':>6} {'fit s':>7}")
+    for name, acc, nmi, seconds in rows:
+        print(f"{name:<28} {acc:6.3f} {nmi:6.3f} {seconds:7.1f}")
+
+
+if __name__ == "__main__":
+    main()
