@@ -6,6 +6,7 @@ net, and batched inference. Subclasses build the module and the criterion.
 """
 
 import copy
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -55,6 +56,12 @@ class BaseDeepEstimator(BaseEstimator):
             dtype=[np.float64, np.float32],
             ensure_min_samples=2 if reset else 1,
         )
+        if X.size and np.abs(X).max() > np.finfo(np.float32).max:
+            # Training runs in float32, where such values become inf.
+            raise ValueError(
+                "X contains values too large for float32 training "
+                f"(largest magnitude {np.abs(X).max():.3g}); rescale the data."
+            )
         if reset:
             self.input_shape_ = X.shape[1:]
         elif X.shape[1:] != self.input_shape_:
@@ -135,6 +142,24 @@ class BaseDeepEstimator(BaseEstimator):
             verbose=self.verbose,
             **prefixed,
         )
+
+    def _fit_net(self, net, data):
+        """Fit ``net`` on ``data``; warn when training ended early.
+
+        skorch ends training quietly on KeyboardInterrupt (and callbacks such
+        as EarlyStopping stop it that way), keeping the epochs done so far;
+        the estimator is then usable, and the user is told.
+        """
+        net.fit(data, None)
+        done = len(net.history)
+        if done < self.max_epochs:
+            warnings.warn(
+                f"Training stopped after {done} of max_epochs={self.max_epochs} epochs "
+                "(interrupted, or stopped by a callback); the estimator holds the model "
+                "as it was then.",
+                UserWarning,
+            )
+        return net
 
     # -------------------------------------------------------------- inference
     def _apply(self, X, fn):

@@ -88,7 +88,7 @@ class NebulaBase(BaseDeepEstimator):
         data = NeighbourPairs(
             X32, np.asarray(target, dtype=np.float32), neighbour_table(X32, self.n_neighbors)
         )
-        net.fit(data, None)
+        self._fit_net(net, data)
         if not bool(net.module_.anchors_ready):
             # Training was interrupted during the warm-up.
             init_anchors_from_data(net, X32, seed)

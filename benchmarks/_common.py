@@ -1,0 +1,48 @@
+"""Shared helpers of the benchmark scripts: machine line, tables, results."""
+
+import datetime
+import os
+import platform
+import sys
+from pathlib import Path
+
+import numpy as np
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def machine():
+    import torch
+
+    return (
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, "
+        f"torch {torch.__version__} ({torch.get_num_threads()} threads), "
+        f"CUDA: {torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'none'}"
+    )
+
+
+def mean_std(values, digits=3):
+    values = np.asarray(values, dtype=float)
+    return f"{values.mean():.{digits}f} ± {values.std():.{digits}f}"
+
+
+def markdown_table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def write_result(name, title, body, smoke=False):
+    """Print ``body`` and, unless smoke, write it with date, machine and command."""
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    text = (
+        f"## {title}\n\n"
+        f"- date: {stamp}\n- machine: {machine()}\n"
+        f"- command: `python -m benchmarks.{name} {' '.join(sys.argv[1:])}`".rstrip() + "\n\n"
+        f"{body}\n"
+    )
+    print(text)
+    if not smoke:
+        RESULTS.mkdir(exist_ok=True)
+        (RESULTS / f"{name}.md").write_text(text)
+    return text

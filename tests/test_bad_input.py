@@ -1,0 +1,160 @@
+"""Bad input is refused before training, with an error that names the problem."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from sklearn.exceptions import NotFittedError
+
+from sknebula import NebulaAutoencoder, NebulaVariationalClusterer
+
+TINY = dict(hidden_dims=(8,), latent_dim=2, max_epochs=2, batch_size=16, random_state=0)
+
+# Every unsupervised estimator, built small; more join as they land.
+FACTORIES = {
+    "clusterer": lambda **kw: NebulaVariationalClusterer(**{"n_anchors": 3, **TINY, **kw}),
+    "autoencoder": lambda **kw: NebulaAutoencoder(**{"n_anchors": 3, **TINY, **kw}),
+}
+
+
+@pytest.fixture(params=sorted(FACTORIES))
+def make(request):
+    return FACTORIES[request.param]
+
+
+def _X(n=30, d=4, seed=0):
+    return np.random.RandomState(seed).rand(n, d)
+
+
+def _with(value):
+    X = _X()
+    X[3, 1] = value
+    return X
+
+
+BAD_FIT_INPUTS = [
+    ("nan", lambda: _with(np.nan), ValueError, "NaN"),
+    ("inf", lambda: _with(np.inf), ValueError, "infinity"),
+    ("too large for float32", lambda: _with(1e300), ValueError, "too large for float32"),
+    ("empty", lambda: np.empty((0, 4)), ValueError, "0 sample"),
+    ("no features", lambda: np.empty((30, 0)), ValueError, "0 feature"),
+    ("one sample", lambda: _X(1), ValueError, "1 sample"),
+    ("fewer samples than anchors", lambda: _X(2), ValueError, "n_anchors=3"),
+    ("1-d", lambda: _X()[:, 0], ValueError, "Expected 2D array"),
+    ("strings", lambda: np.array([["a", "b"]] * 10), ValueError, "could not convert"),
+    ("string column", lambda: pd.DataFrame({"a": _X()[:, 0], "b": ["x"] * 30}), ValueError,
+     "could not convert"),
+    ("complex", lambda: _X() + 1j, ValueError, "Complex data not supported"),
+    ("sparse", lambda: sp.csr_matrix(_X()), TypeError, "dense data is required"),
+    ("scalar", lambda: 3.0, ValueError, "Expected 2D array"),
+]
+
+
+@pytest.mark.parametrize("name, X_fn, error, match", BAD_FIT_INPUTS, ids=[b[0] for b in BAD_FIT_INPUTS])
+def test_bad_fit_input(make, name, X_fn, error, match):
+    est = make()
+    with pytest.raises(error, match=match):
+        est.fit(X_fn())
+    assert not hasattr(est, "net_")
+
+
+BAD_PARAMS = [
+    dict(n_anchors=0), dict(n_anchors=-1), dict(n_anchors=1.5), dict(n_anchors="ten"),
+    dict(latent_dim=0), dict(max_epochs=0), dict(batch_size=0), dict(lr=0.0), dict(lr=-1e-3),
+    dict(beta=-1.0), dict(margin=-0.5), dict(metric_weight="a"), dict(n_neighbors=-1),
+    dict(warmup_epochs="never"), dict(encoder="transformer9000"), dict(encoder=3),
+    dict(reconstruction="poisson"), dict(hidden_dims=3), dict(callbacks="progress"),
+    dict(random_state="zero"), dict(optimizer="adam"),
+]
+
+
+@pytest.mark.parametrize("params", BAD_PARAMS, ids=lambda p: ",".join(f"{k}={v!r}" for k, v in p.items()))
+def test_invalid_hyper_parameter(make, params):
+    est = make(**params)
+    name = next(iter(params))
+    with pytest.raises(ValueError, match=f"'{name}' parameter"):
+        est.fit(_X())
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [(dict(hidden_dims=(8, -2)), "hidden_dims"), (dict(device="quantum"), "device"),
+     (dict(warmup_epochs=2), "warmup_epochs")],
+)
+def test_invalid_values_caught_before_training(make, params, match):
+    with pytest.raises(ValueError, match=match):
+        make(**params).fit(_X())
+
+
+@pytest.mark.parametrize("method", ["predict", "transform", "score"])
+def test_unfitted_estimator_says_so(make, method):
+    est = make()
+    if hasattr(est, method):
+        with pytest.raises(NotFittedError, match="not fitted"):
+            getattr(est, method)(_X())
+
+
+def test_wrong_features_at_predict(make):
+    est = make().fit(_X())
+    with pytest.raises(ValueError, match="X has 5 features, but .* is expecting 4"):
+        est.transform(_X(d=5))
+    with pytest.raises(ValueError, match="shape"):
+        est.transform(np.random.rand(5, 4, 2))
+    with pytest.raises(ValueError, match="NaN"):
+        est.transform(_with(np.nan))
+
+
+def test_other_array_types_work(make):
+    X = _X()
+    ref = make().fit(X).transform(X)
+    for other in (X.tolist(), torch.tensor(X), pd.DataFrame(X), X.astype(np.float32),
+                  (X * 100).astype(np.int64) / 100):
+        out = make().fit(other).transform(other)
+        assert out.shape == ref.shape and np.isfinite(out).all()
+
+
+def test_fit_never_mutates_its_input(make):
+    X = _X()
+    X.setflags(write=False)
+    df = pd.DataFrame(_X())
+    before, df_before = X.copy(), df.copy()
+    make().fit(X)
+    make().fit(df)
+    np.testing.assert_array_equal(X, before)
+    pd.testing.assert_frame_equal(df, df_before)
+
+
+finite_or_not = st.one_of(
+    st.floats(-1e6, 1e6, allow_nan=False),
+    st.sampled_from([np.nan, np.inf, -np.inf, 1e39, 0.0]),
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    X=hnp.arrays(
+        dtype=np.float64,
+        shape=hnp.array_shapes(min_dims=1, max_dims=3, min_side=0, max_side=12),
+        elements=finite_or_not,
+    ),
+    dtype=st.sampled_from([np.float64, np.float32, np.int64]),
+    which=st.sampled_from(sorted(FACTORIES)),
+)
+def test_random_arrays_work_or_raise_a_documented_error(X, dtype, which):
+    if dtype is np.int64:
+        X = np.nan_to_num(X, nan=0.0, posinf=0.0, neginf=0.0)
+    X = X.astype(dtype)
+    est = FACTORIES[which](max_epochs=1)
+    try:
+        est.fit(X)
+    except (ValueError, TypeError, FloatingPointError) as exc:
+        assert str(exc), "errors must say what went wrong"
+        assert not hasattr(est, "net_")
+        return
+    out = est.transform(X)
+    assert out.shape == (len(X), 2)
+    assert np.isfinite(out).all(), "a fitted model must never return NaN silently"
