@@ -2,7 +2,8 @@
 
 from .autoencoder import NebulaAutoencoder
 from .cluster import NebulaVariationalClusterer
+from .disentangle import LabelDisentangledVAE
 
 __version__ = "0.1.0"
 
-__all__ = ["NebulaAutoencoder", "NebulaVariationalClusterer"]
+__all__ = ["NebulaAutoencoder", "NebulaVariationalClusterer", "LabelDisentangledVAE"]
