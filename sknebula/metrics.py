@@ -1,4 +1,4 @@
-"""Clustering metrics that sklearn does not ship."""
+"""Clustering metrics that sklearn does not ship, and unsupervised scorers for model selection."""
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Build the HTML documentation with warnings as errors. Installs nothing:
+# first `pip install -e ".[docs]"` (Sphinx, pydata-sphinx-theme, numpydoc,
+# sphinx-gallery, matplotlib). The gallery runs every examples/plot_*.py.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" MPLBACKEND=Agg
+sphinx-build -W --keep-going -b html docs docs/_build/html "$@"
+echo "Built docs/_build/html/index.html"
