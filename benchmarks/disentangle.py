@@ -26,6 +26,7 @@ from ._common import markdown_table, mean_std, write_result
 VARIANTS = {
     "LabelDisentangledVAE (defaults)": {},
     "no adversary (adversarial_weight=0)": {"adversarial_weight": 0.0},
+    "stronger adversary (adversarial_weight=3)": {"adversarial_weight": 3.0},
     "plain ELBO weight (beta=1)": {"beta": 1.0},
 }
 

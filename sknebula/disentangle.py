@@ -96,8 +96,9 @@ class LabelDisentangledVAE(ClassifierMixin, TransformerMixin, BaseDeepEstimator)
         Weight of the mixture classification term on ``z_s``.
     beta : float, default=0.3
         Weight of the two KL terms. At 1 (the plain ELBO) the style of small
-        images is not worth its KL price and ``z_u`` collapses to the prior
-        (measured on 8x8 digits); below 1 it carries the style.
+        images is hardly worth its KL price and ``z_u`` carries little of it
+        (on 8x8 digits, see ``benchmarks/disentangle.py``); below 1 it
+        carries the style.
     adversarial_weight : float, default=1.0
         Weight of the adversary that strips the label from ``z_u``; 0 turns
         it off (and builds no adversary).
