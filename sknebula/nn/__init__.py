@@ -3,15 +3,32 @@
 Each entry of :data:`ARCHITECTURES` maps a name to an :class:`Architecture`:
 an encoder class, built as ``encoder(input_shape, hidden_dims=...,
 **encoder_params)`` and exposing ``out_features``; a decoder class, built as
-``decoder(latent_dim, output_shape, hidden_dims)``; and the reconstruction
-likelihood that fits the data kind (``None``: chosen from the data range,
-Bernoulli for [0, 1], Gaussian otherwise).
+``decoder(latent_dim, output_shape, hidden_dims)`` plus any further argument
+it shares by name with an attribute of the built encoder (the decoder mirrors
+the encoder, e.g. its ``vocab_size``); and the reconstruction likelihood
+that fits the data kind (``None``: chosen from the data range, Bernoulli for
+[0, 1], Gaussian otherwise).
+
+========== ============================== ==================== ===============
+name       one sample                     encoder              reconstruction
+========== ============================== ==================== ===============
+mlp        (d,) or any shape (flattened)  MLP                  from the range
+conv2d     (H, W) or (C, H, W)            stride-2 Conv2d      from the range
+sequence   (L,) or (C, L), real values    stride-2 Conv1d      from the range
+tokens     (L,), integers in [0, V)       embedding + Conv1d   categorical
+pointcloud (P, 3)                         PointNet (max pool)  chamfer
+conv3d     (D, H, W) or (C, D, H, W)      stride-2 Conv3d      from the range
+========== ============================== ==================== ===============
 """
 
 import inspect
 from typing import NamedTuple
 
+from .conv2d import Conv2dDecoder, Conv2dEncoder
+from .conv3d import Conv3dDecoder, Conv3dEncoder
 from .mlp import MLPDecoder, MLPEncoder
+from .pointcloud import PointCloudDecoder, PointNetEncoder
+from .sequence import SequenceDecoder, SequenceEncoder, TokenDecoder, TokenEncoder
 from .vae import NebulaVAE
 
 
@@ -23,6 +40,11 @@ class Architecture(NamedTuple):
 
 ARCHITECTURES = {
     "mlp": Architecture(MLPEncoder, MLPDecoder),
+    "conv2d": Architecture(Conv2dEncoder, Conv2dDecoder),
+    "sequence": Architecture(SequenceEncoder, SequenceDecoder),
+    "tokens": Architecture(TokenEncoder, TokenDecoder, "categorical"),
+    "pointcloud": Architecture(PointNetEncoder, PointCloudDecoder, "chamfer"),
+    "conv3d": Architecture(Conv3dEncoder, Conv3dDecoder),
 }
 
 
@@ -52,17 +74,68 @@ def build_encoder_decoder(
         Hidden widths (or channels) shared by encoder and decoder.
     encoder_params : dict, default=None
         Extra keyword arguments for the encoder.
+
+    Returns
+    -------
+    encoder, decoder : nn.Module
+        The decoder receives, besides ``latent_dim``, ``output_shape`` and
+        ``hidden_dims``, every further argument of its signature that the
+        built encoder holds as an attribute of the same name.
+
+    Raises
+    ------
+    ValueError
+        If a sample shape does not fit the architecture, or an encoder
+        parameter is unknown or missing.
+
+    Examples
+    --------
+    >>> from sknebula.nn import build_encoder_decoder
+    >>> enc, dec = build_encoder_decoder("tokens", (30,), (30,), 4, (8,), {"vocab_size": 6})
+    >>> dec.conv.output_shape
+    (6, 30)
     """
     params = dict(encoder_params or {})
     if isinstance(encoder, str):
         encoder_cls, decoder_cls, _ = ARCHITECTURES[encoder]
     else:
         encoder_cls, decoder_cls = encoder, MLPDecoder
-    if "hidden_dims" in inspect.signature(encoder_cls).parameters:
+    signature = inspect.signature(encoder_cls).parameters
+    if "hidden_dims" in signature:
         params.setdefault("hidden_dims", hidden_dims)
-    enc = encoder_cls(input_shape, **params)
-    dec = decoder_cls(latent_dim, output_shape, hidden_dims)
+    takes_kwargs = any(p.kind is p.VAR_KEYWORD for p in signature.values())
+    unknown = sorted(set(params) - set(signature)) if not takes_kwargs else []
+    if unknown:
+        raise ValueError(
+            f"Unknown encoder_params {unknown} for {encoder_cls.__name__}; it "
+            f"accepts {sorted(set(signature) - {'input_shape'})}."
+        )
+    enc = encoder_cls(tuple(input_shape), **params)
+    shared = {
+        name: getattr(enc, name)
+        for name in inspect.signature(decoder_cls).parameters
+        if name not in ("latent_dim", "output_shape", "hidden_dims") and hasattr(enc, name)
+    }
+    dec = decoder_cls(latent_dim, tuple(output_shape), hidden_dims, **shared)
     return enc, dec
 
 
-__all__ = ["ARCHITECTURES", "Architecture", "default_reconstruction", "MLPDecoder", "MLPEncoder", "NebulaVAE", "build_encoder_decoder"]
+__all__ = [
+    "ARCHITECTURES",
+    "Architecture",
+    "Conv2dDecoder",
+    "Conv2dEncoder",
+    "Conv3dDecoder",
+    "Conv3dEncoder",
+    "MLPDecoder",
+    "MLPEncoder",
+    "NebulaVAE",
+    "PointCloudDecoder",
+    "PointNetEncoder",
+    "SequenceDecoder",
+    "SequenceEncoder",
+    "TokenDecoder",
+    "TokenEncoder",
+    "build_encoder_decoder",
+    "default_reconstruction",
+]

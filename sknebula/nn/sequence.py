@@ -1,0 +1,158 @@
+"""Sequence encoders and decoders: real-valued signals and token sequences.
+
+Both are stride-2 ``Conv1d`` stacks (see conv2d.py). Token sequences are
+embedded first; their decoder returns logits over the vocabulary at every
+position, read by the categorical reconstruction likelihood.
+"""
+
+import torch
+from torch import nn
+
+from .conv2d import ConvDecoder, ConvEncoder
+
+
+class SequenceEncoder(ConvEncoder):
+    """Real-valued sequence encoder: stride-2 ``Conv1d`` layers, then flatten.
+
+    Takes sequences of shape ``(L,)`` (one channel added inside) or
+    ``(C, L)`` (channels first), of any length.
+
+    Parameters
+    ----------
+    input_shape : tuple of int
+        ``(L,)`` or ``(C, L)``.
+    hidden_dims : sequence of int, default=(32, 64)
+        Channels of the convolutions; each halves the length.
+    pool : {None, "mean", "max"}, default=None
+        None flattens the last feature map; "mean" or "max" pools it over
+        the spatial axes (translation invariant).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sknebula.nn import SequenceEncoder, SequenceDecoder
+    >>> SequenceEncoder((50,), hidden_dims=(8, 16))(torch.zeros(3, 50)).shape
+    torch.Size([3, 208])
+    >>> SequenceDecoder(4, (2, 50), hidden_dims=(8, 16))(torch.zeros(3, 4)).shape
+    torch.Size([3, 2, 50])
+    """
+
+    def __init__(self, input_shape, hidden_dims=(32, 64), pool=None):
+        super().__init__(input_shape, hidden_dims, n_dims=1, kind="sequence", pool=pool)
+
+
+class SequenceDecoder(ConvDecoder):
+    """Mirror of :class:`SequenceEncoder`, producing ``(L,)`` or ``(C, L)``.
+
+    Parameters
+    ----------
+    latent_dim : int
+        Latent dimension.
+    output_shape : tuple of int
+        ``(L,)`` or ``(C, L)``.
+    hidden_dims : sequence of int, default=(32, 64)
+        The encoder's channels.
+    """
+
+    def __init__(self, latent_dim, output_shape, hidden_dims=(32, 64)):
+        super().__init__(latent_dim, output_shape, hidden_dims, n_dims=1, kind="sequence")
+
+
+def _check_tokens_shape(shape):
+    if len(shape) != 1:
+        raise ValueError(
+            "The 'tokens' architecture expects token sequences of shape "
+            f"(n_samples, L), got samples of shape {tuple(shape)}."
+        )
+
+
+class TokenEncoder(nn.Module):
+    """Token sequence encoder: embedding, stride-2 ``Conv1d`` layers, flatten.
+
+    The estimators hand the network float arrays; the tokens are cast to
+    integers here and must be whole numbers in ``[0, vocab_size)``.
+
+    Parameters
+    ----------
+    input_shape : tuple of int
+        ``(L,)``: the sequence length.
+    vocab_size : int
+        Number of distinct tokens; required (pass it through
+        ``encoder_params={"vocab_size": V}``).
+    hidden_dims : sequence of int, default=(32, 64)
+        Channels of the convolutions; each halves the length.
+    embedding_dim : int, default=16
+        Width of the token embedding.
+    pool : {None, "mean", "max"}, default=None
+        None flattens the last feature map (position-aware); "mean" or
+        "max" pools over positions, which suits data whose class shows in
+        local statistics wherever they occur (e.g. Markov sources).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sknebula.nn import TokenEncoder, TokenDecoder
+    >>> enc = TokenEncoder((20,), vocab_size=5, hidden_dims=(8, 16))
+    >>> tokens = torch.randint(0, 5, (3, 20)).float()
+    >>> enc(tokens).shape
+    torch.Size([3, 80])
+    >>> TokenDecoder(4, (20,), vocab_size=5, hidden_dims=(8, 16))(torch.zeros(3, 4)).shape
+    torch.Size([3, 20, 5])
+    """
+
+    def __init__(
+        self, input_shape, vocab_size=None, hidden_dims=(32, 64), embedding_dim=16, pool=None
+    ):
+        super().__init__()
+        _check_tokens_shape(input_shape)
+        if vocab_size is None or int(vocab_size) < 2:
+            raise ValueError(
+                "encoder='tokens' needs the vocabulary size: pass "
+                "encoder_params={'vocab_size': V} with V >= 2 (tokens are the "
+                f"integers 0..V-1); got vocab_size={vocab_size!r}."
+            )
+        self.vocab_size = int(vocab_size)
+        self.embedding = nn.Embedding(self.vocab_size, embedding_dim)
+        self.conv = ConvEncoder(
+            (embedding_dim, *input_shape), hidden_dims, n_dims=1, kind="tokens", pool=pool
+        )
+        self.out_features = self.conv.out_features
+
+    def forward(self, x):
+        tokens = x.round().long()
+        # A clear error instead of torch's index error deep in the embedding.
+        bad = (tokens.float() != x.float()) | (tokens < 0) | (tokens >= self.vocab_size)
+        if bool(bad.any()):
+            raise ValueError(
+                f"Token sequences must hold integers in [0, {self.vocab_size}); "
+                f"found {x[bad].flatten()[:3].tolist()}."
+            )
+        return self.conv(self.embedding(tokens).transpose(1, 2))
+
+
+class TokenDecoder(nn.Module):
+    """Mirror of :class:`TokenEncoder`: logits of shape ``(L, vocab_size)``.
+
+    Parameters
+    ----------
+    latent_dim : int
+        Latent dimension.
+    output_shape : tuple of int
+        ``(L,)``: the sequence length.
+    hidden_dims : sequence of int, default=(32, 64)
+        The encoder's channels.
+    vocab_size : int
+        Number of distinct tokens (read from the encoder when built by name).
+    """
+
+    def __init__(self, latent_dim, output_shape, hidden_dims=(32, 64), vocab_size=None):
+        super().__init__()
+        _check_tokens_shape(output_shape)
+        if vocab_size is None:
+            raise ValueError("TokenDecoder needs vocab_size.")
+        self.conv = ConvDecoder(
+            latent_dim, (int(vocab_size), *output_shape), hidden_dims, n_dims=1, kind="tokens"
+        )
+
+    def forward(self, z):
+        return self.conv(z).transpose(1, 2)
