@@ -136,7 +136,7 @@ class LabelDisentangledVAE(ClassifierMixin, TransformerMixin, BaseDeepEstimator)
         Shape of one input sample.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when X has string column names.
     net_ : skorch.NeuralNet
         The fitted skorch net (``history``, ``save_params``, ``module_``).
@@ -377,8 +377,8 @@ class LabelDisentangledVAE(ClassifierMixin, TransformerMixin, BaseDeepEstimator)
 
         Returns
         -------
-        X_original : ndarray of shape (n_samples, *input_shape_)
-            Decoded samples.
+        X_original : ndarray of shape (n_samples, ...)
+            Decoded samples, each of shape ``input_shape_``.
         """
         check_is_fitted(self)
         Z = check_array(X, dtype=[np.float64, np.float32])
@@ -405,8 +405,8 @@ class LabelDisentangledVAE(ClassifierMixin, TransformerMixin, BaseDeepEstimator)
 
         Returns
         -------
-        X : ndarray of shape (n_samples, *input_shape_)
-            Generated samples (decoder means).
+        X : ndarray of shape (n_samples, ...)
+            Generated samples (decoder means), each of shape ``input_shape_``.
         """
         check_is_fitted(self)
         hits = np.flatnonzero(self.classes_ == class_label)
@@ -435,8 +435,8 @@ class LabelDisentangledVAE(ClassifierMixin, TransformerMixin, BaseDeepEstimator)
 
         Returns
         -------
-        X_swapped : ndarray of shape (n_samples, *input_shape_)
-            Decoder means.
+        X_swapped : ndarray of shape (n_samples, ...)
+            Decoder means, each of shape ``input_shape_``.
         """
         check_is_fitted(self)
         mu_s, _ = self._means(self._validate_X(X_content, reset=False))
