@@ -313,7 +313,7 @@ class TrainingHistoryDisplay:
         keys : list of str, default=None
             Epoch-level history entries to plot; None plots the loss and
             every recorded objective term (entries starting with ``train_``
-            or ``valid_``, except batch sizes).
+            or ``valid_``, except batch sizes and counts).
         ax : matplotlib Axes, default=None
             Axes to draw on; a new figure when None.
         logy : bool, default=False
@@ -332,7 +332,8 @@ class TrainingHistoryDisplay:
                     seen.setdefault(key, None)
             keys = [
                 k for k in seen
-                if k.startswith(("train_", "valid_")) and not k.endswith("batch_size")
+                if k.startswith(("train_", "valid_"))
+                and not k.endswith(("batch_size", "batch_count"))
                 and not isinstance(history[0].get(k, 0.0), bool)
             ]
         else:

@@ -100,6 +100,7 @@ def test_history_plots_loss_and_every_term(clusterer):
     assert "train_loss" in disp.lines_
     # The objective's terms are recorded per epoch and plotted too.
     assert len(disp.lines_) > 1
+    assert not any("batch" in name for name in disp.lines_)
     assert len(disp.ax_.get_lines()) == len(disp.lines_)
     loss = disp.lines_["train_loss"]
     np.testing.assert_array_equal(loss.get_xdata(), np.arange(1, est.max_epochs + 1))
