@@ -5,5 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" MPLBACKEND=Agg
-sphinx-build -W --keep-going -b html docs docs/_build/html "$@"
+# -E: re-read every source, so that a changed docstring is never hidden by
+# a cached page (the gallery keeps its own cache of executed examples).
+sphinx-build -W --keep-going -E -b html docs docs/_build/html "$@"
 echo "Built docs/_build/html/index.html"
