@@ -1,0 +1,209 @@
+"""View generators for the self-supervised estimators.
+
+An augmentation is any callable mapping a float torch batch ``(n, ...)`` to
+a batch of the same shape (a numpy array is accepted back). The built-in
+ones are written in torch (no torchvision) and draw from torch's global
+generator, which the estimators seed from ``random_state`` at the start of
+every fit, so the views of a fit are reproducible.
+
+- :class:`VectorAugment` for feature vectors: Gaussian noise, random
+  feature masking and mixing with another row of the batch.
+- :class:`ImageAugment` for images ``(n, H, W)`` or ``(n, C, H, W)``:
+  random resized crop, horizontal flip, small rotation and translation
+  (one random affine warp per image) and Gaussian noise.
+"""
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+
+class VectorAugment:
+    """Noise, masking and mixing for feature vectors (any sample shape).
+
+    Parameters
+    ----------
+    noise : float, default=0.1
+        Largest standard deviation of the additive Gaussian noise, in units
+        of each feature's standard deviation within the batch; each row
+        draws its own level uniformly in ``[0, noise]``.
+    mask : float, default=0.2
+        Probability that a feature is set to 0.
+    mix : float, default=0.2
+        Largest weight ``lam`` of the other row in
+        ``(1 - lam) * x + lam * x_other`` (``lam ~ U(0, mix)``); the other
+        row is a random row of the same batch.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sknebula.augment import VectorAugment
+    >>> _ = torch.manual_seed(0)
+    >>> VectorAugment(noise=0.0, mask=0.0, mix=0.0)(torch.ones(2, 3))
+    tensor([[1., 1., 1.],
+            [1., 1., 1.]])
+    """
+
+    def __init__(self, noise=0.1, mask=0.2, mix=0.2):
+        self.noise = noise
+        self.mask = mask
+        self.mix = mix
+
+    def __call__(self, x):
+        n = len(x)
+        if self.mix > 0 and n > 1:
+            lam = self.mix * torch.rand((n,) + (1,) * (x.dim() - 1), dtype=x.dtype)
+            x = (1 - lam) * x + lam * x[torch.randperm(n)]
+        if self.noise > 0 and n > 1:
+            # A random noise level per row, so that views span clean to
+            # noisy and a concentration head can learn what noise costs.
+            level = self.noise * torch.rand((n,) + (1,) * (x.dim() - 1), dtype=x.dtype)
+            x = x + level * x.std(0, keepdim=True) * torch.randn_like(x)
+        if self.mask > 0:
+            x = x * (torch.rand_like(x) >= self.mask).to(x.dtype)
+        return x
+
+    def __repr__(self):
+        return f"VectorAugment(noise={self.noise}, mask={self.mask}, mix={self.mix})"
+
+
+class ImageAugment:
+    """Random resized crop, flip, rotation, translation and noise.
+
+    Each image gets its own random affine warp (bilinear, zero padding),
+    then additive Gaussian noise.
+
+    Parameters
+    ----------
+    crop_scale : tuple of float, default=(0.6, 1.0)
+        Range of the cropped area as a fraction of the image (the crop is
+        resized back to the full image).
+    flip : float, default=0.5
+        Probability of a horizontal flip (set 0 for digits or text).
+    rotation : float, default=10.0
+        Largest rotation, in degrees.
+    translation : float, default=0.1
+        Largest shift, as a fraction of the image size.
+    noise : float, default=0.05
+        Standard deviation of the additive noise, in units of the batch's
+        pixel standard deviation.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sknebula.augment import ImageAugment
+    >>> _ = torch.manual_seed(0)
+    >>> ImageAugment()(torch.rand(4, 8, 8)).shape
+    torch.Size([4, 8, 8])
+    """
+
+    def __init__(self, crop_scale=(0.6, 1.0), flip=0.5, rotation=10.0, translation=0.1, noise=0.05):
+        self.crop_scale = crop_scale
+        self.flip = flip
+        self.rotation = rotation
+        self.translation = translation
+        self.noise = noise
+
+    def _affine(self, n, dtype):
+        lo, hi = self.crop_scale
+        area = lo + (hi - lo) * torch.rand(n, dtype=dtype)
+        log_ratio = (2 * torch.rand(n, dtype=dtype) - 1) * math.log(4 / 3)
+        sx = torch.sqrt(area * log_ratio.exp()).clamp(max=1.0)
+        sy = torch.sqrt(area / log_ratio.exp()).clamp(max=1.0)
+        # The crop's centre keeps it inside the image; then a small shift.
+        cx = (2 * torch.rand(n, dtype=dtype) - 1) * (1 - sx)
+        cy = (2 * torch.rand(n, dtype=dtype) - 1) * (1 - sy)
+        shift = (2 * torch.rand(2, n, dtype=dtype) - 1) * 2 * self.translation
+        angle = (2 * torch.rand(n, dtype=dtype) - 1) * math.radians(self.rotation)
+        flip = torch.where(torch.rand(n, dtype=dtype) < self.flip, -1.0, 1.0).to(dtype)
+        cos, sin = torch.cos(angle), torch.sin(angle)
+        # Output -> input coordinates: centre + shift + diag(sx, sy) R diag(flip, 1).
+        theta = torch.stack(
+            [
+                torch.stack([sx * cos * flip, -sx * sin, cx + shift[0]], dim=1),
+                torch.stack([sy * sin * flip, sy * cos, cy + shift[1]], dim=1),
+            ],
+            dim=1,
+        )
+        return theta
+
+    def __call__(self, x):
+        if x.dim() not in (3, 4):
+            raise ValueError(
+                f"ImageAugment needs batches of shape (n, H, W) or (n, C, H, W), got {tuple(x.shape)}."
+            )
+        images = x.unsqueeze(1) if x.dim() == 3 else x
+        theta = self._affine(len(x), images.dtype)
+        grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+        out = F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+        if self.noise > 0:
+            out = out + self.noise * images.std() * torch.randn_like(out)
+        return out.squeeze(1) if x.dim() == 3 else out
+
+    def __repr__(self):
+        return (
+            f"ImageAugment(crop_scale={self.crop_scale}, flip={self.flip}, "
+            f"rotation={self.rotation}, translation={self.translation}, noise={self.noise})"
+        )
+
+
+def make_augmentation(augmentation, sample_shape):
+    """Resolve the ``augmentation`` hyper-parameter into a callable.
+
+    ``"auto"`` picks :class:`VectorAugment` for 1-d samples and
+    :class:`ImageAugment` for 2-d ``(H, W)`` or 3-d ``(C, H, W)`` samples;
+    ``"vector"`` and ``"image"`` force one; a callable is used as given.
+    """
+    if callable(augmentation):
+        return augmentation
+    if augmentation == "auto":
+        augmentation = "image" if len(sample_shape) in (2, 3) else "vector"
+    if augmentation == "image":
+        if len(sample_shape) not in (2, 3):
+            raise ValueError(
+                "augmentation='image' needs samples of shape (H, W) or (C, H, W), "
+                f"got {tuple(sample_shape)}."
+            )
+        return ImageAugment()
+    return VectorAugment()
+
+
+class TwoViews(torch.utils.data.Dataset):
+    """Yields ``{"x1": aug(X[idx]), "x2": aug(X[idx])}`` per batch of indices.
+
+    The views are drawn afresh every time a batch is fetched. A batch of a
+    single row (possible as the last, short batch) gets one extra random row,
+    because batch normalisation cannot train on one sample.
+    """
+
+    def __init__(self, X, augmentation, neighbours=None):
+        self.X = X
+        self.augmentation = augmentation
+        self.neighbours = neighbours
+
+    def __len__(self):
+        return len(self.X)
+
+    def _view(self, x):
+        out = self.augmentation(x.clone())
+        out = torch.as_tensor(np.asarray(out) if not torch.is_tensor(out) else out)
+        if out.shape != x.shape:
+            raise ValueError(
+                f"The augmentation changed the batch shape from {tuple(x.shape)} "
+                f"to {tuple(out.shape)}."
+            )
+        return out.to(x.dtype)
+
+    def __getitem__(self, index):
+        index = np.atleast_1d(np.asarray(index))
+        if len(index) == 1 and len(self.X) > 1:
+            other = (index[0] + 1 + torch.randint(len(self.X) - 1, ()).item()) % len(self.X)
+            index = np.append(index, other)
+        x = torch.from_numpy(self.X[index])
+        partner = x
+        if self.neighbours is not None:
+            pick = torch.randint(self.neighbours.shape[1], index.shape).numpy()
+            partner = torch.from_numpy(self.X[self.neighbours[index, pick]])
+        return {"x1": self._view(x), "x2": self._view(partner)}, torch.zeros(len(index))

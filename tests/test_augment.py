@@ -1,0 +1,108 @@
+"""View generators: shapes, randomness from torch's seed, what each part does."""
+
+import numpy as np
+import pytest
+import torch
+
+from sknebula.augment import ImageAugment, TwoViews, VectorAugment, make_augmentation
+
+
+def test_vector_augment_changes_rows_and_keeps_shape():
+    torch.manual_seed(0)
+    x = torch.rand(32, 10)
+    out = VectorAugment()(x)
+    assert out.shape == x.shape and out.dtype == x.dtype
+    assert not torch.allclose(out, x)
+    assert torch.equal(x, x.clone())  # the input is not modified in place
+
+
+def test_vector_augment_parts():
+    torch.manual_seed(0)
+    x = torch.rand(200, 50) + 1.0  # no zeros in the input
+    masked = VectorAugment(noise=0.0, mask=0.3, mix=0.0)(x)
+    frac = (masked == 0).float().mean().item()
+    assert frac == pytest.approx(0.3, abs=0.02)
+    assert torch.equal(masked[masked != 0], x[masked != 0])
+    mixed = VectorAugment(noise=0.0, mask=0.0, mix=0.5)(x)
+    # Convex mixing stays within the range of the data.
+    assert mixed.min() >= x.min() and mixed.max() <= x.max()
+    assert not torch.allclose(mixed, x)
+    noisy = VectorAugment(noise=1.0, mask=0.0, mix=0.0)(x)
+    residual = (noisy - x) / x.std(0, keepdim=True)
+    # Per-row level ~ U(0, 1): overall residual std = sqrt(1/3).
+    assert residual.std().item() == pytest.approx(3 ** -0.5, rel=0.1)
+    row_std = residual.std(1)
+    assert row_std.min() < 0.2 and row_std.max() > 0.8
+
+
+def test_views_are_reproducible_from_torch_seed():
+    x = torch.rand(16, 6)
+    aug = VectorAugment()
+    torch.manual_seed(5)
+    a = aug(x)
+    torch.manual_seed(5)
+    b = aug(x)
+    assert torch.equal(a, b)
+    assert not torch.equal(a, aug(x))
+
+
+@pytest.mark.parametrize("shape", [(8, 12, 12), (8, 3, 12, 12)])
+def test_image_augment_shapes(shape):
+    torch.manual_seed(0)
+    x = torch.rand(*shape)
+    out = ImageAugment()(x)
+    assert out.shape == x.shape
+    assert not torch.allclose(out, x)
+
+
+def test_image_augment_flip_mirrors_the_image():
+    torch.manual_seed(0)
+    x = torch.rand(3, 1, 6, 6)
+    aug = ImageAugment(crop_scale=(1.0, 1.0), flip=1.0, rotation=0.0, translation=0.0, noise=0.0)
+    aug._affine = lambda n, dtype: torch.tensor([[[-1.0, 0, 0], [0, 1.0, 0]]]).expand(n, 2, 3)
+    out = aug(x)
+    torch.testing.assert_close(out, x.flip(-1), atol=1e-5, rtol=0)
+
+
+def test_image_augment_rejects_vectors():
+    with pytest.raises(ValueError, match="ImageAugment"):
+        ImageAugment()(torch.rand(4, 10))
+
+
+def test_make_augmentation_by_data_kind():
+    assert isinstance(make_augmentation("auto", (10,)), VectorAugment)
+    assert isinstance(make_augmentation("auto", (8, 8)), ImageAugment)
+    assert isinstance(make_augmentation("auto", (3, 8, 8)), ImageAugment)
+    assert isinstance(make_augmentation("vector", (8, 8)), VectorAugment)
+    fn = lambda x: x  # noqa: E731
+    assert make_augmentation(fn, (10,)) is fn
+    with pytest.raises(ValueError, match="augmentation='image'"):
+        make_augmentation("image", (10,))
+
+
+def test_two_views_dataset():
+    X = np.random.RandomState(0).rand(10, 4).astype(np.float32)
+    data = TwoViews(X, VectorAugment())
+    torch.manual_seed(0)
+    inputs, y = data[np.array([1, 3, 5])]
+    assert inputs["x1"].shape == (3, 4) and inputs["x2"].shape == (3, 4)
+    assert not torch.equal(inputs["x1"], inputs["x2"])
+    assert y.shape == (3,)
+    # A lone row gets a companion (batch norm cannot train on one sample).
+    inputs, _ = data[np.array([2])]
+    assert inputs["x1"].shape == (2, 4)
+
+
+def test_two_views_with_neighbours_and_numpy_callable():
+    X = np.arange(12, dtype=np.float32).reshape(6, 2)
+    neighbours = np.array([[1], [0], [3], [2], [5], [4]])
+    data = TwoViews(X, lambda x: x.numpy() * 1.0, neighbours)
+    inputs, _ = data[np.array([0, 2])]
+    np.testing.assert_array_equal(inputs["x1"].numpy(), X[[0, 2]])
+    np.testing.assert_array_equal(inputs["x2"].numpy(), X[[1, 3]])
+
+
+def test_two_views_rejects_shape_changing_callable():
+    data = TwoViews(np.zeros((4, 3), dtype=np.float32), lambda x: x[:, :2])
+    with pytest.raises(ValueError, match="changed the batch shape"):
+        data[np.array([0, 1])]
