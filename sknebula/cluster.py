@@ -10,6 +10,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 from scipy.special import softmax
 
+from ._base import serialised_fit
 from ._nvc import NebulaBase
 
 
@@ -143,7 +144,6 @@ class NebulaVariationalClusterer(
     Examples
     --------
     >>> import numpy as np
-import torch
     >>> from sklearn.datasets import make_blobs
     >>> from sknebula import NebulaVariationalClusterer
     >>> X, _ = make_blobs(n_samples=60, centers=3, random_state=0)
@@ -212,6 +212,7 @@ import torch
         self.verbose = verbose
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @serialised_fit
     def fit(self, X, y=None):
         """Fit the model and cluster the training samples.
 

@@ -17,7 +17,7 @@ from sklearn.utils.validation import (
     check_is_fitted,
 )
 
-from ._base import BaseDeepEstimator
+from ._base import BaseDeepEstimator, serialised_fit
 from .nn import build_encoder_decoder
 from .nn.disentangle import LabelDisentangledModule
 from .objectives.disentangle import DisentangleLoss
@@ -241,6 +241,7 @@ class LabelDisentangledVAE(ClassifierMixin, TransformerMixin, BaseDeepEstimator)
         return classes, y_encoded
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @serialised_fit
     def fit(self, X, y):
         """Fit the model.
 
@@ -291,7 +292,7 @@ class LabelDisentangledVAE(ClassifierMixin, TransformerMixin, BaseDeepEstimator)
         )
         net = self._make_net(module, DisentangleLoss, criterion_params, len(X))
         data = _LabelledBatches(np.asarray(X, dtype=np.float32), y_encoded.astype(np.int64))
-        net.fit(data, None)
+        self._fit_net(net, data)
 
         self.net_ = net
         self.classes_ = classes
