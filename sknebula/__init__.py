@@ -3,7 +3,8 @@
 from .autoencoder import NebulaAutoencoder
 from .cluster import NebulaVariationalClusterer
 from .disentangle import LabelDisentangledVAE
+from .embedding import VariationalJointEmbedding, VariationalSimSiam
 
 __version__ = "0.1.0"
 
-__all__ = ["NebulaAutoencoder", "NebulaVariationalClusterer", "LabelDisentangledVAE"]
+__all__ = ["NebulaAutoencoder", "NebulaVariationalClusterer", "LabelDisentangledVAE", "VariationalSimSiam", "VariationalJointEmbedding"]

@@ -1,0 +1,545 @@
+"""Probabilistic self-supervised embeddings: VI-SimSiam and VJE.
+
+Both estimators learn from two random views of every training sample
+(``sknebula.augment``, drawn afresh for every batch) with no
+reconstruction and no negatives. Inference uses the un-augmented input
+only, so ``transform``, ``score_samples`` and friends are deterministic.
+"""
+
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import (
+    ClassNamePrefixFeaturesOutMixin,
+    OutlierMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ._base import BaseDeepEstimator
+from ._data import neighbour_table
+from .augment import TwoViews, make_augmentation
+from .nn import build_encoder_decoder
+from .nn.siamese import VISimSiamNet, VJENet
+from .objectives import spherical
+from .objectives.spherical import VISimSiamLoss
+from .objectives.student_t import VJELoss, mixture_log_likelihood
+
+
+class _SiameseBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDeepEstimator):
+    """Fit a two-view module on augmented views of X."""
+
+    _parameter_constraints: dict = {
+        **BaseDeepEstimator._parameter_constraints,
+        "augmentation": [StrOptions({"auto", "vector", "image"}), callable],
+        "n_neighbors": [Interval(Integral, 0, None, closed="left")],
+    }
+
+    def _fit_views(self, X, module_cls, criterion, criterion_params):
+        self._check_hyper_parameters()
+        augmentation = make_augmentation(self.augmentation, X.shape[1:])
+        self._seed_torch()
+        encoder, _ = build_encoder_decoder(
+            self.encoder,
+            X.shape[1:],
+            (1,),
+            self.latent_dim,
+            tuple(self.hidden_dims),
+            self.encoder_params,
+        )
+        module = module_cls(encoder, self.latent_dim)
+        net = self._make_net(module, criterion, criterion_params, len(X))
+        # A copy: torch must not share (or warn about) read-only user memory.
+        X32 = np.array(X, dtype=np.float32)
+        self._fit_net(net, TwoViews(X32, augmentation, neighbour_table(X32, self.n_neighbors)))
+        self.net_ = net
+        self._recalibrate_batch_norm(X32)
+        return self
+
+    def _recalibrate_batch_norm(self, X):
+        """Re-estimate batch-norm statistics on the clean training data.
+
+        Training only sees augmented views, whose feature means differ from
+        those of clean inputs (masking and mixing shift them); inference on
+        clean inputs with the views' running statistics gives every
+        embedding a common offset. One pass over X in train mode with
+        cumulative averaging (``momentum=None``) fixes the statistics.
+        """
+        module = self.net_.module_
+        norms = [m for m in module.modules() if isinstance(m, torch.nn.BatchNorm1d)]
+        if not norms:
+            return
+        saved = [m.momentum for m in norms]
+        for m in norms:
+            m.reset_running_stats()
+            m.momentum = None
+        single = module.embed if hasattr(module, "embed") else module.posterior
+        device = self.net_.device
+        module.train()
+        with torch.no_grad():
+            batch = max(self.batch_size, 2)
+            for start in range(0, len(X), batch):
+                xb = torch.from_numpy(X[start : start + batch])
+                if len(xb) < 2:  # one row cannot give a variance
+                    continue
+                single(xb.to(device))
+        module.eval()
+        for m, momentum in zip(norms, saved):
+            m.momentum = momentum
+
+    def _checked(self, X):
+        check_is_fitted(self)
+        return self._validate_X(X, reset=False)
+
+    @property
+    def _n_features_out(self):
+        return self.latent_dim
+
+
+_COMMON_PARAMS_DOC = """
+    latent_dim : int, default=64
+        Dimension of the embedding.
+    encoder : {"mlp"} or nn.Module class, default="mlp"
+        Backbone by name, or a module class built as
+        ``encoder(input_shape, **encoder_params)`` exposing ``out_features``.
+    encoder_params : dict, default=None
+        Extra keyword arguments for the encoder.
+    hidden_dims : tuple of int, default=(512, 512)
+        Hidden widths of the backbone; the projector is as wide as the last.
+    augmentation : {"auto", "vector", "image"} or callable, default="auto"
+        View generator. "auto" uses :class:`~sknebula.augment.VectorAugment`
+        for 1-d samples and :class:`~sknebula.augment.ImageAugment` for
+        ``(H, W)`` or ``(C, H, W)`` samples. A callable maps a float32 torch
+        batch to a batch of the same shape and should draw its randomness
+        from torch's global generator (seeded by ``random_state``).
+    max_epochs : int, default=100
+        Training epochs.
+    batch_size : int, default=256
+        Mini-batch size.
+    lr : float, default=1e-3
+        Learning rate.
+    optimizer : torch optimizer class, default=torch.optim.Adam
+        Optimizer, passed to skorch.
+    device : str or torch.device, default="auto"
+        Torch device; "auto" uses CUDA when available.
+    callbacks : list of skorch callbacks, default=None
+        Extra skorch callbacks (copied, never modified).
+    random_state : int, RandomState instance or None, default=None
+        Seeds torch (weights, batch order and views). Results are
+        reproducible on CPU for a fixed number of torch threads.
+    verbose : int, default=0
+        skorch verbosity; 0 prints nothing.
+"""
+
+_COMMON_ATTRIBUTES_DOC = """
+    input_shape_ : tuple of int
+        Shape of one input sample.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when X has string column names.
+    net_ : skorch.NeuralNet
+        The fitted skorch net (``history``, ``save_params``, ``module_``).
+    history_ : skorch.History
+        Training history of ``net_`` (per-epoch loss and its terms).
+"""
+
+
+class VariationalSimSiam(_SiameseBase):
+    __doc__ = (
+        """Self-supervised embeddings with uncertainty: VI-SimSiam.
+
+    SimSiam read as variational inference [1]_: the posterior over the
+    embedding direction of a view is a Power Spherical distribution [2]_
+    ``q(z | x) = PS(mu(x), kappa(x))`` on the unit sphere ``S^(d-1)``, with
+    ``mu(x) = h(g(f(x))) / ||.||`` (backbone ``f``, projector ``g``,
+    predictor ``h``) and a concentration head ``kappa(x) > 0``. For two
+    views ``x1, x2`` of a sample and stop-gradient targets
+    ``t_i = sg(g(f(x_i))) / ||.||`` the loss is::
+
+        1/2 sum_{(i,j) in {(1,2), (2,1)}} [ -kappa_i log(1 + mu_i . t_j)
+                                           + log N(kappa_i, d) ]
+
+    with ``log N(kappa, d) = (a+b) log 2 + b log pi + lgamma(a) - lgamma(a+b)``,
+    ``a = (d-1)/2 + kappa``, ``b = (d-1)/2``. Without the normaliser
+    ``kappa`` would grow without bound; with it ``kappa`` settles where the
+    views agree, so a low ``kappa`` marks an input whose views disagree
+    (an uncertain representation).
+
+    Parameters
+    ----------"""
+        + _COMMON_PARAMS_DOC
+        + """
+    Attributes
+    ----------"""
+        + _COMMON_ATTRIBUTES_DOC
+        + """
+    See Also
+    --------
+    VariationalJointEmbedding : Gaussian posterior, Student-t likelihood,
+        likelihood-based outlier scores.
+
+    References
+    ----------
+    .. [1] Nakamura, Okada, Taniguchi. "Representation Uncertainty in
+       Self-Supervised Learning as Variational Inference." ICCV 2023,
+       pp. 16484-16493.
+    .. [2] De Cao, Aziz. "The Power Spherical distribution." ICML 2020
+       INNF+ workshop (arXiv:2006.04437).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_blobs
+    >>> from sknebula import VariationalSimSiam
+    >>> X, _ = make_blobs(n_samples=60, n_features=5, centers=3, random_state=0)
+    >>> est = VariationalSimSiam(latent_dim=8, hidden_dims=(32,), max_epochs=5,
+    ...                          random_state=0).fit(X)
+    >>> Z = est.transform(X)
+    >>> Z.shape
+    (60, 8)
+    >>> bool(abs((Z ** 2).sum(axis=1) - 1).max() < 1e-9)
+    True
+    >>> bool((est.predict_concentration(X) > 0).all())
+    True
+    """
+    )
+
+    def __init__(
+        self,
+        *,
+        latent_dim=64,
+        encoder="mlp",
+        encoder_params=None,
+        hidden_dims=(512, 512),
+        augmentation="auto",
+        n_neighbors=0,
+        max_epochs=100,
+        batch_size=256,
+        lr=1e-3,
+        optimizer=torch.optim.Adam,
+        device="auto",
+        callbacks=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self.latent_dim = latent_dim
+        self.encoder = encoder
+        self.encoder_params = encoder_params
+        self.hidden_dims = hidden_dims
+        self.augmentation = augmentation
+        self.n_neighbors = n_neighbors
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.optimizer = optimizer
+        self.device = device
+        self.callbacks = callbacks
+        self.random_state = random_state
+        self.verbose = verbose
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Fit the model on two random views of every sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, ...)
+            Training data; ``(n, H, W)`` or ``(n, C, H, W)`` arrays get image
+            augmentations under ``augmentation="auto"``.
+        y : Ignored
+            Not used, present for API consistency.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        X = self._validate_X(X, reset=True)
+        if self.latent_dim < 2:
+            raise ValueError(f"latent_dim={self.latent_dim} must be >= 2 for a sphere S^(d-1).")
+        return self._fit_views(X, VISimSiamNet, VISimSiamLoss, {})
+
+    def _embed(self, X):
+        def fn(m, x):
+            z, p, kappa = m.embed(x)
+            return torch.nn.functional.normalize(p, dim=1), torch.nn.functional.normalize(z, dim=1), kappa
+
+        return self._apply(X, fn)
+
+    def transform(self, X):
+        """Posterior mean directions ``mu(x)`` (unit norm).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, ...)
+            New data.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, latent_dim)
+            Unit-norm mean directions of the Power Spherical posterior.
+        """
+        return self._embed(self._checked(X))[0]
+
+    def predict_concentration(self, X):
+        """Posterior concentration ``kappa(x)``: higher is more certain.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, ...)
+            New data.
+
+        Returns
+        -------
+        kappa : ndarray of shape (n_samples,)
+            Concentrations, > 0. ``1 / kappa`` is a per-sample uncertainty;
+            ``kappa / (latent_dim - 1 + kappa)`` is the expected cosine
+            between a posterior sample and ``mu(x)``.
+        """
+        return self._embed(self._checked(X))[2]
+
+    def score_samples(self, X):
+        """Self-consistency log-likelihood of each sample (higher = more typical).
+
+        ``log PS(t(x); mu(x), kappa(x))`` with ``t(x) = g(f(x)) / ||.||`` the
+        un-augmented input's own target direction: the VI-SimSiam
+        log-likelihood with both views equal to ``x``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, ...)
+            New data.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            Log-densities on the sphere, in nats.
+        """
+        mu, t, kappa = self._embed(self._checked(X))
+        return spherical.log_prob(
+            torch.from_numpy(t), torch.from_numpy(mu), torch.from_numpy(kappa)
+        ).numpy()
+
+
+class VariationalJointEmbedding(OutlierMixin, _SiameseBase):
+    __doc__ = (
+        """Variational Joint Embedding (VJE): probabilistic embeddings and outlier scores.
+
+    A latent-variable model on encoder embeddings [1]_. For a view ``x``
+    the embedding is ``e(x) = g(f(x))`` and the amortised posterior is
+    ``q(z | x) = N(mu(e), diag s^2(e))``. The embedding of the other view
+    is modelled by a polar Student-t with ``df`` degrees of freedom whose
+    directional scale is the posterior's ``s`` (shared, no extra head)::
+
+        log p(e_b | z) = log t_D(e_b/||e_b|| - z/||z||; 0, diag s_a^2, df)
+                       + log t_1(log||e_b|| - log||z||; 0, sigma_r^2, df)
+
+        ELBO_ab = E_q(z|x_a)[log p(sg(e_b) | z)] - KL(q(z|x_a) || N(0, I))
+
+    and training maximises ``(ELBO_ab + ELBO_ba) / 2`` with one
+    reparameterised sample of ``z`` (``sg``: stop-gradient; ``sigma_r``
+    learnt). ``score_samples`` evaluates the same ELBO deterministically on
+    the un-augmented input (both views ``= x``, ``z = mu(x)``).
+
+    Parameters
+    ----------
+    df : float, default=5.0
+        Degrees of freedom of the Student-t likelihood; heavy tails keep
+        disagreeing views from dominating the gradient.
+    contamination : "auto" or float in (0, 0.5], default=0.1
+        Expected fraction of outliers in the training data; sets
+        ``offset_`` to that quantile of the training scores. "auto" flags
+        training scores more than 3 robust standard deviations (1.4826 x
+        median absolute deviation) below the median."""
+        + _COMMON_PARAMS_DOC
+        + """
+    Attributes
+    ----------
+    offset_ : float
+        Threshold on ``score_samples``: ``decision_function = score_samples
+        - offset_`` and negative values are outliers."""
+        + _COMMON_ATTRIBUTES_DOC
+        + """
+    See Also
+    --------
+    VariationalSimSiam : Power Spherical posterior with a concentration.
+    sklearn.ensemble.IsolationForest : Tree-based outlier detection.
+
+    References
+    ----------
+    .. [1] Oji, Fieguth. "Joint Embedding Variational Bayes."
+       arXiv:2602.05639, 2026.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_blobs
+    >>> from sknebula import VariationalJointEmbedding
+    >>> X, _ = make_blobs(n_samples=60, n_features=5, centers=3, random_state=0)
+    >>> est = VariationalJointEmbedding(latent_dim=8, hidden_dims=(32,), max_epochs=5,
+    ...                                 random_state=0).fit(X)
+    >>> est.transform(X).shape
+    (60, 8)
+    >>> labels = est.predict(X)
+    >>> sorted(set(labels.tolist()))
+    [-1, 1]
+    >>> float((labels == -1).mean())
+    0.1
+    """
+    )
+
+    _parameter_constraints: dict = {
+        **_SiameseBase._parameter_constraints,
+        "df": [Interval(Real, 0, None, closed="neither")],
+        "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
+    }
+
+    def __init__(
+        self,
+        *,
+        df=5.0,
+        contamination=0.1,
+        latent_dim=64,
+        encoder="mlp",
+        encoder_params=None,
+        hidden_dims=(512, 512),
+        augmentation="auto",
+        n_neighbors=0,
+        max_epochs=100,
+        batch_size=256,
+        lr=1e-3,
+        optimizer=torch.optim.Adam,
+        device="auto",
+        callbacks=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self.df = df
+        self.contamination = contamination
+        self.latent_dim = latent_dim
+        self.encoder = encoder
+        self.encoder_params = encoder_params
+        self.hidden_dims = hidden_dims
+        self.augmentation = augmentation
+        self.n_neighbors = n_neighbors
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.optimizer = optimizer
+        self.device = device
+        self.callbacks = callbacks
+        self.random_state = random_state
+        self.verbose = verbose
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Fit the model on two random views of every sample, then set ``offset_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, ...)
+            Training data; ``(n, H, W)`` or ``(n, C, H, W)`` arrays get image
+            augmentations under ``augmentation="auto"``.
+        y : Ignored
+            Not used, present for API consistency.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        X = self._validate_X(X, reset=True)
+        self._fit_views(X, VJENet, VJELoss, {"df": self.df})
+        _, self.posterior_means_, self.posterior_log_vars_ = self._apply(X, lambda m, x: m.posterior(x))
+        scores = self._score(X)
+        if self.contamination == "auto":
+            median = np.median(scores)
+            spread = 1.4826 * np.median(np.abs(scores - median))
+            self.offset_ = float(median - 3.0 * spread)
+        else:
+            self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
+        return self
+
+    def _score(self, X):
+        module = self.net_.module_
+        radial_log_scale = float(module.radial_log_scale.detach())
+        memory_mu = torch.from_numpy(self.posterior_means_)
+        memory_logvar = torch.from_numpy(self.posterior_log_vars_)
+
+        def fn(m, x):
+            e = m.posterior(x)[0]
+            return mixture_log_likelihood(
+                e,
+                memory_mu.to(device=x.device, dtype=x.dtype),
+                memory_logvar.to(device=x.device, dtype=x.dtype),
+                radial_log_scale,
+                self.df,
+            )
+
+        return self._apply(X, fn)
+
+    def transform(self, X):
+        """Embeddings ``e(x)`` of the un-augmented input.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, ...)
+            New data.
+
+        Returns
+        -------
+        E : ndarray of shape (n_samples, latent_dim)
+            Encoder embeddings (the quantity the model is a density over).
+        """
+        return self._apply(self._checked(X), lambda m, x: m.posterior(x)[0])
+
+    def score_samples(self, X):
+        """Per-sample ELBO of the un-augmented input (higher = more normal).
+
+        ``log p(e(x) | z = mu(x)) - KL(q(z | x) || N(0, I))``: the VJE
+        conditional ELBO with both views equal to ``x`` and the expectation
+        over ``q`` replaced by its mean (deterministic).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, ...)
+            New data.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            ELBO values, in nats.
+        """
+        return self._score(self._checked(X))
+
+    def decision_function(self, X):
+        """``score_samples(X) - offset_``; negative values are outliers.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, ...)
+            New data.
+
+        Returns
+        -------
+        decision : ndarray of shape (n_samples,)
+            Shifted scores.
+        """
+        return self.score_samples(X) - self.offset_
+
+    def predict(self, X):
+        """+1 for inliers, -1 for outliers.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, ...)
+            New data.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            +1 where ``decision_function(X) >= 0``, -1 elsewhere.
+        """
+        return np.where(self.decision_function(X) >= 0, 1, -1)

@@ -1,0 +1,271 @@
+"""VariationalSimSiam and VariationalJointEmbedding: objectives and API."""
+
+import math
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import GridSearchCV
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from sknebula import VariationalJointEmbedding, VariationalSimSiam
+from sknebula.augment import VectorAugment
+from sknebula.objectives import student_t
+
+FAST = dict(hidden_dims=(32,), latent_dim=4, max_epochs=8, batch_size=32)
+SMALL = dict(hidden_dims=(128,), latent_dim=16, max_epochs=30, batch_size=64, random_state=0)
+
+
+# ------------------------------------------------------------- objectives
+def test_student_t_matches_scipy():
+    from scipy import stats
+
+    r = torch.tensor([[0.3], [-1.2], [2.0]], dtype=torch.float64)
+    log_scale = torch.log(torch.full((3, 1), 0.7, dtype=torch.float64))
+    got = student_t.student_t_log_prob(r, log_scale, 4.0).numpy()
+    np.testing.assert_allclose(got, stats.t.logpdf(r[:, 0].numpy(), df=4.0, scale=0.7))
+
+
+def test_multivariate_student_t_matches_scipy():
+    from scipy import stats
+
+    rng = np.random.RandomState(0)
+    r = rng.randn(5, 3)
+    scale = np.array([0.5, 1.0, 2.0])
+    got = student_t.student_t_log_prob(
+        torch.tensor(r), torch.tensor(np.log(scale)).expand(5, 3), 3.0
+    ).numpy()
+    expected = stats.multivariate_t(loc=np.zeros(3), shape=np.diag(scale**2), df=3.0).logpdf(r)
+    np.testing.assert_allclose(got, expected)
+
+
+def test_student_t_approaches_gaussian_for_large_df():
+    r = torch.tensor([[0.5, -0.2]], dtype=torch.float64)
+    zero = torch.zeros(1, 2, dtype=torch.float64)
+    gauss = -math.log(2 * math.pi) - 0.5 * (r**2).sum().item()
+    assert student_t.student_t_log_prob(r, zero, 1e7).item() == pytest.approx(gauss, rel=1e-5)
+
+
+def test_polar_likelihood_parts():
+    z = torch.tensor([[3.0, 4.0]], dtype=torch.float64)
+    same = torch.tensor([[6.0, 8.0]], dtype=torch.float64)
+    log_scale = torch.zeros(1, 2, dtype=torch.float64)
+    d_same, r_same = student_t.polar_student_t_log_prob(same, z, log_scale, 0.0, 5.0)
+    d_z, r_z = student_t.polar_student_t_log_prob(z, z, log_scale, 0.0, 5.0)
+    # Same direction: the directional factor is at its mode whatever the norm.
+    assert d_same.item() == pytest.approx(d_z.item())
+    # Twice the norm: the radial factor drops.
+    assert r_same.item() < r_z.item()
+    rotated = torch.tensor([[-4.0, 3.0]], dtype=torch.float64)
+    d_rot, r_rot = student_t.polar_student_t_log_prob(rotated, z, log_scale, 0.0, 5.0)
+    assert d_rot.item() < d_z.item() and r_rot.item() == pytest.approx(r_z.item())
+
+
+def test_kl_standard_normal():
+    mu = torch.tensor([[0.0, 0.0], [1.0, -2.0]])
+    logvar = torch.tensor([[0.0, 0.0], [math.log(2.0), 0.0]])
+    kl = student_t.kl_standard_normal(mu, logvar)
+    assert kl[0].item() == pytest.approx(0.0)
+    assert kl[1].item() == pytest.approx(0.5 * (2 - 1 - math.log(2)) + 0.5 * 5)
+
+
+def test_vje_loss_is_symmetric_and_stops_target_gradients():
+    torch.manual_seed(0)
+    e_a = torch.randn(4, 3, requires_grad=True)
+    e_b = torch.randn(4, 3, requires_grad=True)
+    mu_a, mu_b = e_a * 2, e_b * 2
+    lv = torch.zeros(4, 3)
+    out = dict(e_a=e_a, e_b=e_b, mu_a=mu_a, mu_b=mu_b, logvar_a=lv, logvar_b=lv, z_a=mu_a, z_b=mu_b)
+    swapped = dict(e_a=e_b, e_b=e_a, mu_a=mu_b, mu_b=mu_a, logvar_a=lv, logvar_b=lv, z_a=mu_b, z_b=mu_a)
+    terms = student_t.vje_loss(out, torch.tensor(0.0), 5.0)
+    np.testing.assert_allclose(
+        terms["loss"].detach().numpy(),
+        student_t.vje_loss(swapped, torch.tensor(0.0), 5.0)["loss"].detach().numpy(),
+        rtol=1e-6,
+    )
+    expected = -(terms["directional"] + terms["radial"] - terms["kl"])
+    torch.testing.assert_close(terms["loss"], expected)
+    # Gradients reach e only through mu (the inference side), not the targets.
+    e_a2 = torch.randn(4, 3, requires_grad=True)
+    out2 = dict(out, e_b=e_a2)
+    student_t.vje_loss(out2, torch.tensor(0.0), 5.0)["loss"].sum().backward()
+    assert e_a2.grad is None
+
+
+# ------------------------------------------------------------------- API
+@pytest.fixture(scope="module")
+def digit_split(digits):
+    X, y = digits
+    return X[:600], y[:600], X[600:900], y[600:900]
+
+
+@pytest.fixture(scope="module")
+def simsiam(digit_split):
+    X, *_ = digit_split
+    return VariationalSimSiam(n_neighbors=5, **SMALL).fit(X)
+
+
+@pytest.fixture(scope="module")
+def vje(digit_split):
+    X, *_ = digit_split
+    return VariationalJointEmbedding(n_neighbors=5, **SMALL).fit(X)
+
+
+def test_simsiam_outputs(simsiam, digit_split):
+    X, y, Xt, yt = digit_split
+    Z = simsiam.transform(Xt)
+    assert Z.shape == (len(Xt), 16) and Z.dtype == np.float64
+    np.testing.assert_allclose((Z**2).sum(1), 1.0)
+    kappa = simsiam.predict_concentration(Xt)
+    assert kappa.shape == (len(Xt),) and (kappa > 0).all() and kappa.std() > 0
+    scores = simsiam.score_samples(Xt)
+    assert scores.shape == (len(Xt),) and np.isfinite(scores).all() and scores.std() > 0
+    assert simsiam.get_feature_names_out().tolist()[:2] == [
+        "variationalsimsiam0",
+        "variationalsimsiam1",
+    ]
+
+
+def test_simsiam_trains(simsiam, digit_split):
+    hist = simsiam.history_
+    assert hist[-1, "train_loss"] < hist[0, "train_loss"]
+    assert hist[-1, "train_kappa"] != pytest.approx(hist[0, "train_kappa"])
+    X, y, Xt, yt = digit_split
+
+    def knn_accuracy(est):
+        knn = KNeighborsClassifier(5).fit(est.transform(X), y)
+        return knn.score(est.transform(Xt), yt)
+
+    untrained = clone(simsiam).set_params(max_epochs=1, lr=1e-12).fit(X)
+    trained, before = knn_accuracy(simsiam), knn_accuracy(untrained)
+    assert trained > 0.7 and trained > before + 0.1, (trained, before)
+
+
+def test_vje_outputs_and_outliers(vje, digit_split):
+    X, y, Xt, yt = digit_split
+    E = vje.transform(Xt)
+    assert E.shape == (len(Xt), 16)
+    scores = vje.score_samples(Xt)
+    np.testing.assert_allclose(vje.decision_function(Xt), scores - vje.offset_)
+    labels = vje.predict(X)
+    assert set(labels) == {-1, 1}
+    assert (labels == -1).mean() == pytest.approx(0.1, abs=0.01)
+    hist = vje.history_
+    assert hist[-1, "train_loss"] < hist[0, "train_loss"]
+    assert {"train_directional", "train_radial", "train_kl"} <= set(hist[-1])
+
+
+def test_vje_one_class_scores_rank_the_trained_digit_first(digits):
+    X, y = digits
+    train, test, y_test = X[:900][y[:900] == 0], X[900:], y[900:]
+    est = VariationalJointEmbedding(**dict(SMALL, batch_size=32, max_epochs=60)).fit(train)
+    auc = roc_auc_score(y_test == 0, est.score_samples(test))
+    assert auc > 0.7, auc
+
+
+def test_contamination_auto(digit_split):
+    X, *_ = digit_split
+    est = VariationalJointEmbedding(contamination="auto", **FAST, random_state=0).fit(X[:200])
+    scores = est.score_samples(X[:200])
+    median = np.median(scores)
+    mad = np.median(np.abs(scores - median))
+    assert est.offset_ == pytest.approx(median - 3 * 1.4826 * mad)
+
+
+@pytest.mark.parametrize("Est", [VariationalSimSiam, VariationalJointEmbedding])
+def test_inference_is_deterministic_and_batch_independent(Est, blobs):
+    X, _ = blobs
+    est = Est(**FAST, random_state=0).fit(X)
+    a = est.transform(X)
+    np.testing.assert_array_equal(a, est.transform(X))
+    one_by_one = np.vstack([est.transform(X[i : i + 1]) for i in range(10)])
+    np.testing.assert_allclose(one_by_one, a[:10], rtol=1e-12, atol=1e-12)
+    s = est.score_samples(X)
+    np.testing.assert_allclose(est.score_samples(X[:7]), s[:7], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("Est", [VariationalSimSiam, VariationalJointEmbedding])
+def test_reproducible_and_seed_dependent(Est, blobs):
+    X, _ = blobs
+    a = Est(**FAST, random_state=1).fit(X).transform(X)
+    b = Est(**FAST, random_state=1).fit(X).transform(X)
+    c = Est(**FAST, random_state=2).fit(X).transform(X)
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+
+
+@pytest.mark.parametrize("Est", [VariationalSimSiam, VariationalJointEmbedding])
+def test_weights_move(Est, blobs):
+    X, _ = blobs
+    est = Est(**FAST, random_state=0)
+    torch.manual_seed(0)
+    fitted = est.fit(X)
+    state = fitted.net_.module_.state_dict()
+    fresh = clone(est).set_params(max_epochs=1, lr=1e-12).fit(X).net_.module_.state_dict()
+    moved = [k for k in state if "weight" in k and not torch.allclose(state[k], fresh[k])]
+    assert len(moved) > 3
+
+
+def test_image_input_and_callable_augmentation(digits):
+    X, _ = digits
+    images = X[:120].reshape(-1, 8, 8)
+    est = VariationalSimSiam(**FAST, random_state=0).fit(images)
+    assert est.transform(images).shape == (120, 4)
+    calls = []
+
+    def aug(x):
+        calls.append(x.shape)
+        return x + 0.05 * torch.randn_like(x)
+
+    est = VariationalJointEmbedding(augmentation=aug, **FAST, random_state=0).fit(X[:100])
+    assert calls and calls[0][1:] == (64,)
+    with pytest.raises(ValueError, match="features"):
+        est.transform(images[:3])
+
+
+def test_bad_input_and_parameters(blobs):
+    X, _ = blobs
+    with pytest.raises(ValueError, match="NaN"):
+        VariationalSimSiam(**FAST).fit(np.where(X > 1, np.nan, X))
+    with pytest.raises(ValueError, match="latent_dim"):
+        VariationalSimSiam(**dict(FAST, latent_dim=1)).fit(X)
+    with pytest.raises(ValueError, match="contamination"):
+        VariationalJointEmbedding(contamination=0.7, **FAST).fit(X)
+    with pytest.raises(ValueError, match="augmentation='image'"):
+        VariationalSimSiam(augmentation="image", **FAST).fit(X)
+    with pytest.raises(ValueError, match="df"):
+        VariationalJointEmbedding(df=0, **FAST).fit(X)
+
+
+def test_pandas_pickle_pipeline_and_search(blobs):
+    X, y = blobs
+    df = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    est = VariationalJointEmbedding(**FAST, random_state=0).set_output(transform="pandas")
+    out = est.fit_transform(df)
+    assert isinstance(out, pd.DataFrame) and out.shape == (len(X), 4)
+    restored = pickle.loads(pickle.dumps(est))
+    np.testing.assert_allclose(restored.score_samples(df), est.score_samples(df))
+    pipe = make_pipeline(VariationalSimSiam(**FAST, random_state=0), KNeighborsClassifier(3))
+    search = GridSearchCV(pipe, {"variationalsimsiam__latent_dim": [3, 4]}, cv=2).fit(X, y)
+    assert search.best_score_ > 0.5
+
+
+# --------------------------------------------------------- sklearn checks
+@parametrize_with_checks(
+    [VariationalSimSiam(**FAST), VariationalJointEmbedding(**FAST)]
+)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+def test_benchmark_smoke():
+    from benchmarks.embedding import main
+
+    text = main(["--smoke"])
+    assert "5-NN" in text and "IsolationForest" in text and "mean kappa" in text
