@@ -17,3 +17,7 @@ demo: install
 
 test: install
 	$(PYTHON) -m pytest -q
+
+docs:
+	$(MAKE) install EXTRAS=docs
+	bash docs/build.sh
