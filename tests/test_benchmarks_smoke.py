@@ -1,0 +1,21 @@
+"""Tiny runs of the NVC benchmark scripts, so that they cannot rot."""
+
+from benchmarks import ablation, clustering, throughput
+
+
+def test_clustering_benchmark_smoke(capsys):
+    rows = clustering.main(["--smoke", "--methods", "NebulaVariationalClusterer", "KMeans"])
+    assert [r[1] for r in rows] == ["NebulaVariationalClusterer", "KMeans"]
+    assert "| dataset | method | ACC" in capsys.readouterr().out
+
+
+def test_ablation_benchmark_smoke(capsys):
+    rows = ablation.main(["--smoke"])
+    assert len(rows) == 2
+    assert "no kNN partners" in capsys.readouterr().out
+
+
+def test_throughput_benchmark_smoke(capsys):
+    throughput.main(["--smoke"])
+    out = capsys.readouterr().out
+    assert "skorch overhead" in out and "n_anchors" in out
