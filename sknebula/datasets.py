@@ -10,6 +10,15 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 from sklearn.utils import check_random_state
 
+__all__ = [
+    "make_markov_sequences",
+    "make_partial_pointclouds",
+    "make_shape_volumes",
+    "make_shapes_pointclouds",
+    "make_template_sequences",
+]
+
+#: The shape classes of the point-cloud and volume generators, in label order.
 SHAPES = ("sphere", "cube", "cylinder", "torus")
 
 
@@ -309,15 +318,16 @@ def make_shape_volumes(
     noise=0.02,
     rotate=True,
     shift=0.1,
+    scale=(0.8, 1.1),
     random_state=None,
 ):
     """Occupancy grids of solid spheres, cubes, cylinders and tori.
 
-    Each solid is scaled by a random factor in [0.8, 1.1], shifted along
+    Each solid is scaled by a random factor in ``scale``, shifted along
     each axis by up to ``shift`` (the grid spans [-1, 1]), turned by a
-    random rotation, and voxelised on a
-    ``size``-cube grid over ``[-1, 1]^3`` (a voxel is 1 when its centre is
-    inside); then a fraction ``noise`` of the voxels is flipped.
+    random rotation, and voxelised on a ``size``-cube grid over ``[-1, 1]^3``
+    (a voxel is 1 when its centre is inside); then a fraction ``noise`` of
+    the voxels is flipped.
 
     Parameters
     ----------
@@ -333,6 +343,8 @@ def make_shape_volumes(
         Apply a random rotation to each solid.
     shift : float, default=0.1
         Largest translation along each axis, in grid half-widths.
+    scale : tuple of float, default=(0.8, 1.1)
+        Range of the random size factor.
     random_state : int, RandomState instance or None, default=None
         Seed of the poses and noise.
 
@@ -354,12 +366,14 @@ def make_shape_volumes(
     shapes = _check_shapes(shapes)
     if not 0 <= noise <= 1:
         raise ValueError(f"noise must be in [0, 1], got {noise!r}.")
+    if not 0 < scale[0] <= scale[1]:
+        raise ValueError(f"scale must be a range (low, high) with 0 < low <= high, got {scale!r}.")
     rng = check_random_state(random_state)
     y = _balanced_labels(n_samples, len(shapes), rng)
     axis = (np.arange(size) + 0.5) / size * 2 - 1
     grid = np.stack(np.meshgrid(axis, axis, axis, indexing="ij"), axis=-1)
     R = Rotation.random(n_samples, random_state=rng).as_matrix() if rotate else None
-    scale = rng.uniform(0.8, 1.1, n_samples)
+    scales = rng.uniform(scale[0], scale[1], n_samples)
     shifts = rng.uniform(-shift, shift, size=(n_samples, 3))
     X = np.empty((n_samples, size, size, size))
     for i, label in enumerate(y):
@@ -367,7 +381,7 @@ def make_shape_volumes(
         p = grid - shifts[i]
         if R is not None:
             p = p @ R[i]
-        X[i] = _inside(shapes[label], p / scale[i])
+        X[i] = _inside(shapes[label], p / scales[i])
     flip = rng.rand(*X.shape) < noise
     X[flip] = 1 - X[flip]
     return X, y

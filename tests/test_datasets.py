@@ -113,6 +113,7 @@ def test_volumes_are_binary_solids():
         (lambda: make_template_sequences(5, noise=-1), "noise"),
         (lambda: make_shapes_pointclouds(5, shapes=("cone",)), "shapes"),
         (lambda: make_shape_volumes(5, noise=2), "noise"),
+        (lambda: make_shape_volumes(5, scale=(1.2, 1.0)), "scale"),
     ],
 )
 def test_bad_arguments_raise(call, match):

@@ -171,10 +171,12 @@ def test_tokens_need_vocab_size_and_valid_tokens():
         ).fit(X + 0.5)
 
 
-def test_unknown_encoder_param_is_a_clear_error():
+def test_unknown_or_bad_encoder_param_is_a_clear_error():
     X = np.random.RandomState(0).rand(10, 8, 8)
     with pytest.raises(ValueError, match="Unknown encoder_params"):
         NebulaVariationalClusterer(2, encoder="conv2d", encoder_params={"kernel": 5}).fit(X)
+    with pytest.raises(ValueError, match="pool"):
+        NebulaVariationalClusterer(2, encoder="conv2d", encoder_params={"pool": "sum"}).fit(X)
 
 
 # ------------------------------------------------------------- components
