@@ -115,6 +115,11 @@ _COMMON_PARAMS_DOC = """
         ``(H, W)`` or ``(C, H, W)`` samples. A callable maps a float32 torch
         batch to a batch of the same shape and should draw its randomness
         from torch's global generator (seeded by ``random_state``).
+    n_neighbors : int, default=0
+        When > 0, the second view of a sample is an augmented copy of one of
+        its ``n_neighbors`` nearest neighbours in input space (Euclidean,
+        redrawn every time) instead of the sample itself: a stronger positive
+        pair on small data sets.
     max_epochs : int, default=100
         Training epochs.
     batch_size : int, default=256
@@ -335,15 +340,24 @@ class VariationalJointEmbedding(OutlierMixin, _SiameseBase):
     is modelled by a polar Student-t with ``df`` degrees of freedom whose
     directional scale is the posterior's ``s`` (shared, no extra head)::
 
-        log p(e_b | z) = log t_D(e_b/||e_b|| - z/||z||; 0, diag s_a^2, df)
+        log p(e_b | z) = log t_D(||z|| e_b/||e_b|| - z; 0, diag s_a^2, df)
                        + log t_1(log||e_b|| - log||z||; 0, sigma_r^2, df)
 
         ELBO_ab = E_q(z|x_a)[log p(sg(e_b) | z)] - KL(q(z|x_a) || N(0, I))
 
     and training maximises ``(ELBO_ab + ELBO_ba) / 2`` with one
     reparameterised sample of ``z`` (``sg``: stop-gradient; ``sigma_r``
-    learnt). ``score_samples`` evaluates the same ELBO deterministically on
-    the un-augmented input (both views ``= x``, ``z = mu(x)``).
+    learnt). The directional residual is the target direction placed on the
+    sphere of radius ``||z||``, so ``s_a / ||z||`` acts as an angular scale.
+
+    ``score_samples(x)`` is the likelihood of the clean input's embedding
+    under the posteriors of the training set, each at its mean::
+
+        score(x) = log (1/N) sum_i p(e(x) | z = mu(x_i)),  scale s(x_i)
+
+    Higher is more normal. It is deterministic, costs ``O(N)`` per sample,
+    and ranks foreign inputs only as well as the embedding separates them:
+    an embedding trained on one class can discard what distinguishes others.
 
     Parameters
     ----------
@@ -361,7 +375,12 @@ class VariationalJointEmbedding(OutlierMixin, _SiameseBase):
     ----------
     offset_ : float
         Threshold on ``score_samples``: ``decision_function = score_samples
-        - offset_`` and negative values are outliers."""
+        - offset_`` and negative values are outliers.
+    posterior_means_ : ndarray of shape (n_samples, latent_dim)
+        Posterior means ``mu(x_i)`` of the training samples (used by
+        ``score_samples``).
+    posterior_log_vars_ : ndarray of shape (n_samples, latent_dim)
+        Posterior log-variances of the training samples."""
         + _COMMON_ATTRIBUTES_DOC
         + """
     See Also
@@ -454,7 +473,10 @@ class VariationalJointEmbedding(OutlierMixin, _SiameseBase):
         """
         X = self._validate_X(X, reset=True)
         self._fit_views(X, VJENet, VJELoss, {"df": self.df})
-        _, self.posterior_means_, self.posterior_log_vars_ = self._apply(X, lambda m, x: m.posterior(x))
+        # The training posteriors are the reference set of score_samples.
+        _, self.posterior_means_, self.posterior_log_vars_ = self._apply(
+            X, lambda m, x: m.posterior(x)
+        )
         scores = self._score(X)
         if self.contamination == "auto":
             median = np.median(scores)
@@ -498,11 +520,12 @@ class VariationalJointEmbedding(OutlierMixin, _SiameseBase):
         return self._apply(self._checked(X), lambda m, x: m.posterior(x)[0])
 
     def score_samples(self, X):
-        """Per-sample ELBO of the un-augmented input (higher = more normal).
+        """Log-likelihood of each sample's embedding (higher = more normal).
 
-        ``log p(e(x) | z = mu(x)) - KL(q(z | x) || N(0, I))``: the VJE
-        conditional ELBO with both views equal to ``x`` and the expectation
-        over ``q`` replaced by its mean (deterministic).
+        ``log (1/N) sum_i p(e(x) | z = mu(x_i))``: the polar Student-t
+        likelihood of the un-augmented input's embedding under the posterior
+        of every training sample, taken at its mean with its own scale
+        ``s(x_i)``, averaged in probability (deterministic).
 
         Parameters
         ----------
@@ -512,7 +535,7 @@ class VariationalJointEmbedding(OutlierMixin, _SiameseBase):
         Returns
         -------
         scores : ndarray of shape (n_samples,)
-            ELBO values, in nats.
+            Log-likelihoods, in nats.
         """
         return self._score(self._checked(X))
 
