@@ -27,7 +27,6 @@ Runs offline in under a minute on two CPU cores.
 
 import time
 
-import numpy as np
 import torch
 from sklearn.cluster import KMeans
 from sklearn.metrics import normalized_mutual_info_score

@@ -5,7 +5,6 @@ embedded first; their decoder returns logits over the vocabulary at every
 position, read by the categorical reconstruction likelihood.
 """
 
-import torch
 from torch import nn
 
 from .conv2d import ConvDecoder, ConvEncoder
