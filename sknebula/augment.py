@@ -132,12 +132,15 @@ class ImageAugment:
     def __call__(self, x):
         if x.dim() not in (3, 4):
             raise ValueError(
-                f"ImageAugment needs batches of shape (n, H, W) or (n, C, H, W), got {tuple(x.shape)}."
+                "ImageAugment needs batches of shape (n, H, W) or (n, C, H, W), "
+                f"got {tuple(x.shape)}."
             )
         images = x.unsqueeze(1) if x.dim() == 3 else x
         theta = self._affine(len(x), images.dtype)
         grid = F.affine_grid(theta, list(images.shape), align_corners=False)
-        out = F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+        out = F.grid_sample(
+            images, grid, mode="bilinear", padding_mode="zeros", align_corners=False
+        )
         if self.noise > 0:
             out = out + self.noise * images.std() * torch.randn_like(out)
         return out.squeeze(1) if x.dim() == 3 else out

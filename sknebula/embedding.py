@@ -172,7 +172,10 @@ class VariationalSimSiam(_SiameseBase):
     ``a = (d-1)/2 + kappa``, ``b = (d-1)/2``. Without the normaliser
     ``kappa`` would grow without bound; with it ``kappa`` settles where the
     views agree, so a low ``kappa`` marks an input whose views disagree
-    (an uncertain representation).
+    (an uncertain representation). The concentration head is only
+    calibrated on inputs like the training views: an input corrupted beyond
+    anything the augmentation produced can get a *high* ``kappa``, so give
+    the views the corruptions ``kappa`` should report.
 
     Parameters
     ----------"""
@@ -271,7 +274,8 @@ class VariationalSimSiam(_SiameseBase):
     def _embed(self, X):
         def fn(m, x):
             z, p, kappa = m.embed(x)
-            return torch.nn.functional.normalize(p, dim=1), torch.nn.functional.normalize(z, dim=1), kappa
+            normalize = torch.nn.functional.normalize
+            return normalize(p, dim=1), normalize(z, dim=1), kappa
 
         return self._apply(X, fn)
 
