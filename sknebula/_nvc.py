@@ -11,7 +11,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 from ._base import BaseDeepEstimator
 from ._callbacks import AnchorInitializer, init_anchors_from_data
 from ._data import NeighbourPairs, neighbour_table
-from .nn import NebulaVAE, build_encoder_decoder
+from .nn import NebulaVAE, build_encoder_decoder, uses_input_neighbours
 from .objectives.nebula import NebulaLoss, kl_to_anchors
 from .objectives.reconstruction import RECONSTRUCTIONS, decoder_mean, reconstruction_nll
 
@@ -25,7 +25,7 @@ class NebulaBase(BaseDeepEstimator):
         "beta": [Interval(Real, 0, None, closed="left")],
         "metric_weight": [Interval(Real, 0, None, closed="left")],
         "margin": [Interval(Real, 0, None, closed="left")],
-        "n_neighbors": [Interval(Integral, 0, None, closed="left")],
+        "n_neighbors": [StrOptions({"auto"}), Interval(Integral, 0, None, closed="left")],
         "warmup_epochs": [StrOptions({"auto"}), Interval(Integral, 0, None, closed="left")],
         "contrastive_weight": [Interval(Real, 0, None, closed="left")],
         "consistency_weight": [Interval(Real, 0, None, closed="left")],
@@ -42,6 +42,12 @@ class NebulaBase(BaseDeepEstimator):
                 f"max_epochs={self.max_epochs}, or the anchors are never trained."
             )
         return self.warmup_epochs
+
+    def _n_neighbors(self):
+        if self.n_neighbors != "auto":
+            return self.n_neighbors
+        # Raw-input neighbours mean nothing for token ids or unordered points.
+        return 20 if uses_input_neighbours(self.encoder) else 0
 
     def _fit_nebula(self, X, target):
         """Train the NVC model on validated X to reconstruct ``target``.
@@ -86,7 +92,7 @@ class NebulaBase(BaseDeepEstimator):
         )
         X32 = np.asarray(X, dtype=np.float32)
         data = NeighbourPairs(
-            X32, np.asarray(target, dtype=np.float32), neighbour_table(X32, self.n_neighbors)
+            X32, np.asarray(target, dtype=np.float32), neighbour_table(X32, self._n_neighbors())
         )
         self._fit_net(net, data)
         if not bool(net.module_.anchors_ready):

@@ -8,6 +8,7 @@ from sklearn.utils.validation import check_array, check_consistent_length, check
 
 from ._base import serialised_fit
 from ._nvc import NebulaBase
+from .objectives.reconstruction import chamfer_distance
 
 
 class NebulaAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NebulaBase):
@@ -26,8 +27,9 @@ class NebulaAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Nebul
         Number of nebula anchors in latent space.
     latent_dim : int, default=10
         Dimension of the latent space (number of output features).
-    encoder : {"mlp"} or nn.Module class, default="mlp"
-        Encoder architecture by name, or a module class built as
+    encoder : {"mlp", "conv2d", "sequence", "tokens", "pointcloud", "conv3d"} or type, default="mlp"
+        Encoder architecture by name (see the data kinds guide), or an
+        ``nn.Module`` class built as
         ``encoder(input_shape, **encoder_params)`` exposing ``out_features``.
     encoder_params : dict, default=None
         Extra keyword arguments for the encoder.
@@ -39,9 +41,11 @@ class NebulaAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Nebul
         Weight of the anchor triplet (metric-learning) term.
     margin : float, default=1.0
         Margin of the triplet term.
-    n_neighbors : int, default=20
+    n_neighbors : int or "auto", default="auto"
         Input-space neighbours among which each sample's partner is drawn;
-        0 makes every sample its own partner.
+        0 makes every sample its own partner. "auto" is 20, or 0 for the
+        "tokens" and "pointcloud" encoders, whose raw inputs have no
+        meaningful Euclidean neighbours.
     warmup_epochs : int or "auto", default="auto"
         Epochs before the anchors are placed; "auto" is 60% of ``max_epochs``.
     contrastive_weight : float, default=10.0
@@ -50,9 +54,10 @@ class NebulaAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Nebul
         Weight of the partner anchor-consistency term.
     balance_weight : float, default=5.0
         Weight of the term that keeps every anchor in use.
-    reconstruction : {"auto", "bernoulli", "gaussian"}, default="auto"
-        Likelihood of the decoder; "auto" picks "bernoulli" when the target
-        lies in [0, 1], "gaussian" otherwise.
+    reconstruction : {"auto", "bernoulli", "gaussian", "categorical", "chamfer"}, default="auto"
+        Likelihood of the decoder. "auto" takes the encoder's own
+        ("categorical" for tokens, "chamfer" for point clouds), else
+        "bernoulli" when the target lies in [0, 1] and "gaussian" otherwise.
     max_epochs : int, default=250
         Total training epochs (warm-up included).
     batch_size : int, default=256
@@ -120,7 +125,7 @@ class NebulaAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Nebul
         beta=1.0,
         metric_weight=1.0,
         margin=1.0,
-        n_neighbors=20,
+        n_neighbors="auto",
         warmup_epochs="auto",
         contrastive_weight=10.0,
         consistency_weight=1.0,
@@ -245,7 +250,14 @@ class NebulaAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Nebul
         return self._decode(self.transform(X))
 
     def score(self, X, y=None):
-        """R^2 of the reconstruction, like a multi-output regressor.
+        """Reconstruction quality, higher is better.
+
+        R^2 over the flattened target features, like a multi-output
+        regressor, for real-valued data. Where R^2 means nothing, the score
+        follows the data kind: minus the mean Chamfer distance for point
+        clouds (``reconstruction_="chamfer"``: points have no order), and the
+        fraction of tokens reproduced for token sequences
+        (``reconstruction_="categorical"``).
 
         Parameters
         ----------
@@ -257,13 +269,18 @@ class NebulaAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Nebul
         Returns
         -------
         score : float
-            Uniformly averaged R^2 over the flattened target features.
+            The score described above.
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
         target = self._target(X, y)
         Y_pred = self._decode(self._latent_means(X))
         n = len(Y_pred)
+        if self.reconstruction_ == "chamfer":
+            distances = chamfer_distance(torch.as_tensor(Y_pred), torch.as_tensor(target))
+            return -float(distances.mean())
+        if self.reconstruction_ == "categorical":
+            return float(np.mean(Y_pred == target))
         return float(r2_score(target.reshape(n, -1), Y_pred.reshape(n, -1)))
 
     @property

@@ -61,8 +61,9 @@ class NebulaVariationalClusterer(
         anchors weighted by their mass. Must not exceed ``n_anchors``.
     latent_dim : int, default=10
         Dimension of the latent space.
-    encoder : {"mlp"} or nn.Module class, default="mlp"
-        Encoder architecture by name, or a module class built as
+    encoder : {"mlp", "conv2d", "sequence", "tokens", "pointcloud", "conv3d"} or type, default="mlp"
+        Encoder architecture by name (see the data kinds guide), or an
+        ``nn.Module`` class built as
         ``encoder(input_shape, **encoder_params)`` exposing ``out_features``.
     encoder_params : dict, default=None
         Extra keyword arguments for the encoder.
@@ -74,9 +75,11 @@ class NebulaVariationalClusterer(
         Weight of the anchor triplet (metric-learning) term.
     margin : float, default=1.0
         Margin of the triplet term, in latent distance units.
-    n_neighbors : int, default=20
+    n_neighbors : int or "auto", default="auto"
         Input-space neighbours among which each sample's partner is drawn;
-        0 makes every sample its own partner.
+        0 makes every sample its own partner. "auto" is 20, or 0 for the
+        "tokens" and "pointcloud" encoders, whose raw inputs have no
+        meaningful Euclidean neighbours.
     warmup_epochs : int or "auto", default="auto"
         Epochs before the anchors are placed; "auto" is 60% of ``max_epochs``.
     contrastive_weight : float, default=10.0
@@ -85,9 +88,10 @@ class NebulaVariationalClusterer(
         Weight of the term that makes a sample and its partner share anchors.
     balance_weight : float, default=5.0
         Weight of the term that keeps every anchor in use.
-    reconstruction : {"auto", "bernoulli", "gaussian"}, default="auto"
-        Likelihood of the decoder. "auto" picks "bernoulli" when the data
-        lie in [0, 1], "gaussian" otherwise.
+    reconstruction : {"auto", "bernoulli", "gaussian", "categorical", "chamfer"}, default="auto"
+        Likelihood of the decoder. "auto" takes the encoder's own
+        ("categorical" for tokens, "chamfer" for point clouds), else
+        "bernoulli" when the data lie in [0, 1] and "gaussian" otherwise.
     max_epochs : int, default=250
         Total training epochs (warm-up included).
     batch_size : int, default=256
@@ -172,7 +176,7 @@ class NebulaVariationalClusterer(
         beta=1.0,
         metric_weight=1.0,
         margin=1.0,
-        n_neighbors=20,
+        n_neighbors="auto",
         warmup_epochs="auto",
         contrastive_weight=10.0,
         consistency_weight=1.0,

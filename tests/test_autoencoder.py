@@ -63,3 +63,17 @@ def test_target_length_must_match(blobs, fast):
     X, _ = blobs
     with pytest.raises(ValueError, match="inconsistent numbers of samples"):
         NebulaAutoencoder(n_anchors=3, **fast).fit(X, np.zeros((len(X) - 1, 2)))
+
+
+def test_score_follows_the_data_kind():
+    from sknebula.datasets import make_markov_sequences, make_shapes_pointclouds
+
+    clouds, _ = make_shapes_pointclouds(n_samples=40, n_points=32, random_state=0)
+    ae = NebulaAutoencoder(n_anchors=4, encoder="pointcloud", hidden_dims=(16,), max_epochs=3,
+                           random_state=0).fit(clouds)
+    assert ae.reconstruction_ == "chamfer" and ae.score(clouds) < 0
+    tokens, _ = make_markov_sequences(n_samples=40, length=12, vocab_size=5, random_state=0)
+    ae = NebulaAutoencoder(n_anchors=4, encoder="tokens", encoder_params={"vocab_size": 5},
+                           hidden_dims=(16,), max_epochs=3, random_state=0).fit(tokens)
+    assert ae.reconstruction_ == "categorical" and 0.0 <= ae.score(tokens) <= 1.0
+    assert ae.predict(tokens[:3]).shape == (3, 12)

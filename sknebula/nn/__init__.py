@@ -36,14 +36,17 @@ class Architecture(NamedTuple):
     encoder: type
     decoder: type
     reconstruction: str | None = None
+    # Whether Euclidean neighbours of the raw input are meaningful partners
+    # (not for token ids, nor for point sets in arbitrary point order).
+    input_neighbours: bool = True
 
 
 ARCHITECTURES = {
     "mlp": Architecture(MLPEncoder, MLPDecoder),
     "conv2d": Architecture(Conv2dEncoder, Conv2dDecoder),
     "sequence": Architecture(SequenceEncoder, SequenceDecoder),
-    "tokens": Architecture(TokenEncoder, TokenDecoder, "categorical"),
-    "pointcloud": Architecture(PointNetEncoder, PointCloudDecoder, "chamfer"),
+    "tokens": Architecture(TokenEncoder, TokenDecoder, "categorical", input_neighbours=False),
+    "pointcloud": Architecture(PointNetEncoder, PointCloudDecoder, "chamfer", input_neighbours=False),
     "conv3d": Architecture(Conv3dEncoder, Conv3dDecoder),
 }
 
@@ -53,6 +56,13 @@ def default_reconstruction(encoder):
     if isinstance(encoder, str):
         return ARCHITECTURES[encoder].reconstruction
     return None
+
+
+def uses_input_neighbours(encoder):
+    """Whether raw-input nearest neighbours make sense for this architecture."""
+    if isinstance(encoder, str):
+        return ARCHITECTURES[encoder].input_neighbours
+    return True
 
 
 def build_encoder_decoder(
@@ -97,7 +107,7 @@ def build_encoder_decoder(
     """
     params = dict(encoder_params or {})
     if isinstance(encoder, str):
-        encoder_cls, decoder_cls, _ = ARCHITECTURES[encoder]
+        encoder_cls, decoder_cls = ARCHITECTURES[encoder][:2]
     else:
         encoder_cls, decoder_cls = encoder, MLPDecoder
     signature = inspect.signature(encoder_cls).parameters
@@ -136,6 +146,7 @@ __all__ = [
     "SequenceEncoder",
     "TokenDecoder",
     "TokenEncoder",
+    "uses_input_neighbours",
     "build_encoder_decoder",
     "default_reconstruction",
 ]
