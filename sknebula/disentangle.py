@@ -229,6 +229,10 @@ class LabelDisentangledVAE(ClassifierMixin, TransformerMixin, BaseDeepEstimator)
 
     # -------------------------------------------------------------- training
     def _validate_y(self, X, y):
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
         y = _check_y(y, estimator=self)
         check_consistent_length(X, y)
         check_classification_targets(y)

@@ -10,15 +10,27 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from sklearn.exceptions import NotFittedError
 
-from sknebula import NebulaAutoencoder, NebulaVariationalClusterer
+from sknebula import (
+    LabelDisentangledVAE,
+    NebulaAutoencoder,
+    NebulaVariationalClusterer,
+    VariationalJointEmbedding,
+    VariationalSimSiam,
+)
 
 TINY = dict(hidden_dims=(8,), latent_dim=2, max_epochs=2, batch_size=16, random_state=0)
 
-# Every unsupervised estimator, built small; more join as they land.
+# Every unsupervised estimator, built small.
 FACTORIES = {
     "clusterer": lambda **kw: NebulaVariationalClusterer(**{"n_anchors": 3, **TINY, **kw}),
     "autoencoder": lambda **kw: NebulaAutoencoder(**{"n_anchors": 3, **TINY, **kw}),
+    "simsiam": lambda **kw: VariationalSimSiam(**{**TINY, **kw}),
+    "vje": lambda **kw: VariationalJointEmbedding(**{**TINY, **kw}),
 }
+
+
+def _has_param(which, name):
+    return name in FACTORIES[which]().get_params()
 
 
 @pytest.fixture(params=sorted(FACTORIES))
@@ -54,9 +66,14 @@ BAD_FIT_INPUTS = [
 ]
 
 
-@pytest.mark.parametrize("name, X_fn, error, match", BAD_FIT_INPUTS, ids=[b[0] for b in BAD_FIT_INPUTS])
-def test_bad_fit_input(make, name, X_fn, error, match):
-    est = make()
+@pytest.mark.parametrize(
+    "which, name, X_fn, error, match",
+    [(w, *case) for w in sorted(FACTORIES) for case in BAD_FIT_INPUTS
+     if case[0] != "fewer samples than anchors" or _has_param(w, "n_anchors")],
+    ids=lambda v: v if isinstance(v, str) and len(v) < 40 else "",
+)
+def test_bad_fit_input(which, name, X_fn, error, match):
+    est = FACTORIES[which]()
     with pytest.raises(error, match=match):
         est.fit(X_fn())
     assert not hasattr(est, "net_")
@@ -72,9 +89,13 @@ BAD_PARAMS = [
 ]
 
 
-@pytest.mark.parametrize("params", BAD_PARAMS, ids=lambda p: ",".join(f"{k}={v!r}" for k, v in p.items()))
-def test_invalid_hyper_parameter(make, params):
-    est = make(**params)
+@pytest.mark.parametrize(
+    "which, params",
+    [(w, p) for w in sorted(FACTORIES) for p in BAD_PARAMS if _has_param(w, next(iter(p)))],
+    ids=lambda v: v if isinstance(v, str) else ",".join(f"{k}={x!r}" for k, x in v.items()),
+)
+def test_invalid_hyper_parameter(which, params):
+    est = FACTORIES[which](**params)
     name = next(iter(params))
     with pytest.raises(ValueError, match=f"'{name}' parameter"):
         est.fit(_X())
@@ -82,12 +103,45 @@ def test_invalid_hyper_parameter(make, params):
 
 @pytest.mark.parametrize(
     "params, match",
-    [(dict(hidden_dims=(8, -2)), "hidden_dims"), (dict(device="quantum"), "device"),
-     (dict(warmup_epochs=2), "warmup_epochs")],
+    [(dict(hidden_dims=(8, -2)), "hidden_dims"), (dict(device="quantum"), "device")],
 )
 def test_invalid_values_caught_before_training(make, params, match):
     with pytest.raises(ValueError, match=match):
         make(**params).fit(_X())
+
+
+def test_warmup_must_leave_epochs_for_the_anchors():
+    with pytest.raises(ValueError, match="warmup_epochs"):
+        FACTORIES["clusterer"](warmup_epochs=2).fit(_X())
+
+
+def _supervised(**kw):
+    return LabelDisentangledVAE(**{"relevant_dim": 2, "irrelevant_dim": 2, "hidden_dims": (8,),
+                                   "max_epochs": 2, "random_state": 0, **kw})
+
+
+@pytest.mark.parametrize(
+    "y, error, match",
+    [
+        (np.zeros(30), ValueError, "1 class"),
+        (np.r_[np.zeros(15), np.full(15, np.nan)], ValueError, "NaN"),
+        (np.arange(29) % 2, ValueError, "inconsistent numbers of samples"),
+        (np.linspace(0, 1, 30), ValueError, "Unknown label type"),
+        (None, ValueError, "requires y"),
+    ],
+)
+def test_bad_labels_for_the_supervised_estimator(y, error, match):
+    est = _supervised()
+    with pytest.raises(error, match=match):
+        est.fit(_X(), y)
+    assert not hasattr(est, "net_")
+
+
+def test_supervised_estimator_does_not_mutate_labels():
+    y = np.array(["a", "b"] * 15, dtype=object)
+    before = y.copy()
+    _supervised().fit(_X(), y)
+    np.testing.assert_array_equal(y, before)
 
 
 @pytest.mark.parametrize("method", ["predict", "transform", "score"])
@@ -156,5 +210,5 @@ def test_random_arrays_work_or_raise_a_documented_error(X, dtype, which):
         assert not hasattr(est, "net_")
         return
     out = est.transform(X)
-    assert out.shape == (len(X), 2)
+    assert out.shape[0] == len(X)
     assert np.isfinite(out).all(), "a fitted model must never return NaN silently"
