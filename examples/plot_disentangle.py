@@ -51,7 +51,7 @@ def mosaic(images, n_cols):
 
 # %%
 # Generated digits (rows: classes; columns: random ``z_u``) and style swaps
-# -----------------------------------------------------------------------
+# -------------------------------------------------------------------------
 # In the swap grid, row ``i`` keeps the class code ``z_s`` of the test
 # digit shown at the left of the row, and column ``j`` takes the style code
 # ``z_u`` of the test digit shown at the top of the column.
