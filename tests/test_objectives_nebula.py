@@ -125,3 +125,12 @@ def test_warmup_phase_leaves_anchors_out():
     terms["loss"].backward()
     assert set(terms) == {"reconstruction", "contrastive", "loss"}
     assert module.anchors.grad is None
+
+
+def test_warmup_without_partner_is_reconstruction_only():
+    module = _Module(torch.zeros(3, 2), False)
+    out, target = _outputs()
+    del out["partner_mu"]
+    terms = NebulaLoss()(out, target, module)
+    assert set(terms) == {"reconstruction", "loss"}
+    assert terms["loss"] == terms["reconstruction"]

@@ -76,7 +76,8 @@ class NebulaLoss(torch.nn.Module):
 
         rec(x) + contrastive_weight * InfoNCE(mu(x), mu(x'))
 
-    with ``x'`` a neighbour of ``x``. Afterwards it is
+    with ``x'`` a neighbour of ``x`` (without neighbours, ``rec(x)`` alone).
+    Afterwards it is
 
         rec(x) + beta * sum_k r_k KL(q(z|x) || N(a_k, I))
                + metric_weight * max(0, ||mu - a_c(x')|| - ||mu - a_n|| + margin)
@@ -118,10 +119,12 @@ class NebulaLoss(torch.nn.Module):
             ).mean()
         }
         if not bool(module.anchors_ready):
-            terms["contrastive"] = info_nce(mu, partner_mu).mean()
-            terms["loss"] = (
-                terms["reconstruction"] + self.contrastive_weight * terms["contrastive"]
-            )
+            terms["loss"] = terms["reconstruction"]
+            if "partner_mu" in out:
+                # Without a partner the positive would be the sample itself,
+                # and InfoNCE would only spread the batch apart.
+                terms["contrastive"] = info_nce(mu, partner_mu).mean()
+                terms["loss"] = terms["loss"] + self.contrastive_weight * terms["contrastive"]
             return terms
 
         anchors = module.anchors
