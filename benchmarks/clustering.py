@@ -32,12 +32,12 @@ def digits():
     return X / 16.0, y
 
 
-def shifted_sequences(n_per_class=150, n_classes=8, length=96, random_state=0):
-    """Smooth random templates, each sample shifted by up to +-10 steps plus noise."""
+def shifted_sequences(n_per_class=120, n_classes=10, length=48, random_state=0):
+    """Ten smooth random templates, each sample shifted by up to +-16 steps, plus noise 0.3."""
     from sknebula.datasets import make_template_sequences
 
     return make_template_sequences(
-        n_samples=n_per_class * n_classes, n_classes=n_classes, length=length,
+        n_samples=n_per_class * n_classes, n_classes=n_classes, length=length, max_shift=16,
         random_state=random_state,
     )
 
@@ -63,7 +63,8 @@ def _nvc(n_clusters, seed, smoke):
 
 
 def _nvc_sequence(n_clusters, seed, smoke):
-    params = dict(max_epochs=4, hidden_dims=(16,)) if smoke else {}
+    # Convolution channels, not MLP widths: (256, 256) channels would be slow.
+    params = dict(max_epochs=4, hidden_dims=(8,)) if smoke else dict(hidden_dims=(32, 64))
     return NebulaVariationalClusterer(n_anchors=n_clusters, encoder="sequence", random_state=seed,
                                       **params)
 
