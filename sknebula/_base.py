@@ -6,8 +6,6 @@ net, and batched inference. Subclasses build the module and the criterion.
 """
 
 import copy
-import functools
-import threading
 import warnings
 from numbers import Integral, Real
 
@@ -23,24 +21,6 @@ from ._callbacks import DivergenceGuard, TermAverager
 from ._data import batch_loader
 from ._net import NebulaNet, batched_apply
 from .nn import ARCHITECTURES, default_reconstruction
-
-
-# Fits seed torch's process-global generator (module initialisation and
-# sampling noise draw from it), so two fits running in threads of one process
-# (joblib's threading backend, dask workers) would interleave their draws and
-# lose reproducibility. Fits in one process therefore take turns.
-_FIT_LOCK = threading.RLock()
-
-
-def serialised_fit(fit):
-    """Decorate a ``fit`` so that fits in one process run one at a time."""
-
-    @functools.wraps(fit)
-    def wrapper(self, *args, **kwargs):
-        with _FIT_LOCK:
-            return fit(self, *args, **kwargs)
-
-    return wrapper
 
 
 def _hidden_dims_ok(hidden_dims):

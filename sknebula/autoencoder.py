@@ -6,7 +6,6 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit
 from sklearn.metrics import r2_score
 from sklearn.utils.validation import check_array, check_consistent_length, check_is_fitted
 
-from ._base import serialised_fit
 from ._nvc import NebulaBase
 from .objectives.reconstruction import chamfer_distance
 
@@ -178,7 +177,6 @@ class NebulaAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Nebul
         return Y
 
     @_fit_context(prefer_skip_nested_validation=True)
-    @serialised_fit
     def fit(self, X, y=None):
         """Fit the autoencoder.
 

@@ -10,7 +10,6 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 from scipy.special import softmax
 
-from ._base import serialised_fit
 from ._nvc import NebulaBase
 
 
@@ -216,7 +215,6 @@ class NebulaVariationalClusterer(
         self.verbose = verbose
 
     @_fit_context(prefer_skip_nested_validation=True)
-    @serialised_fit
     def fit(self, X, y=None):
         """Fit the model and cluster the training samples.
 

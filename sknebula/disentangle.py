@@ -17,7 +17,7 @@ from sklearn.utils.validation import (
     check_is_fitted,
 )
 
-from ._base import BaseDeepEstimator, serialised_fit
+from ._base import BaseDeepEstimator
 from .nn import build_encoder_decoder
 from .nn.disentangle import LabelDisentangledModule
 from .objectives.disentangle import DisentangleLoss
@@ -245,7 +245,6 @@ class LabelDisentangledVAE(ClassifierMixin, TransformerMixin, BaseDeepEstimator)
         return classes, y_encoded
 
     @_fit_context(prefer_skip_nested_validation=True)
-    @serialised_fit
     def fit(self, X, y):
         """Fit the model.
 

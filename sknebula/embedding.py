@@ -19,7 +19,7 @@ from sklearn.base import (
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseDeepEstimator, serialised_fit
+from ._base import BaseDeepEstimator
 from ._data import neighbour_table
 from .augment import TwoViews, make_augmentation
 from .nn import build_encoder_decoder
@@ -249,7 +249,6 @@ class VariationalSimSiam(_SiameseBase):
         self.verbose = verbose
 
     @_fit_context(prefer_skip_nested_validation=True)
-    @serialised_fit
     def fit(self, X, y=None):
         """Fit the model on two random views of every sample.
 
@@ -458,7 +457,6 @@ class VariationalJointEmbedding(OutlierMixin, _SiameseBase):
         self.verbose = verbose
 
     @_fit_context(prefer_skip_nested_validation=True)
-    @serialised_fit
     def fit(self, X, y=None):
         """Fit the model on two random views of every sample, then set ``offset_``.
 

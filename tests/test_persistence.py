@@ -81,17 +81,3 @@ def test_keyboard_interrupt_leaves_a_usable_estimator_and_says_so(X, epoch):
     assert est.predict(X).shape == (80,)
     assert np.isfinite(est.anchors_).all() and np.isfinite(est.score(X))
 
-
-def test_fits_in_threads_match_sequential_fits(X):
-    """Fits share torch's global generator, so they take turns (joblib threads, dask)."""
-    from joblib import Parallel, delayed
-
-    seeds = [0, 1, 2]
-    sequential = [NebulaVariationalClusterer(n_anchors=4, **{**TINY, "random_state": s}).fit(X)
-                  for s in seeds]
-    threaded = Parallel(n_jobs=3, backend="threading")(
-        delayed(NebulaVariationalClusterer(n_anchors=4, **{**TINY, "random_state": s}).fit)(X)
-        for s in seeds
-    )
-    for a, b in zip(sequential, threaded):
-        np.testing.assert_array_equal(a.transform(X), b.transform(X))
