@@ -245,9 +245,11 @@ class NebulaVariationalClusterer(
         self.labels_ = self.anchor_labels_[nearest]
         return self
 
+    def _anchor_sq_distances(self, mu):
+        return ((mu[:, None, :] - self.anchors_[None]) ** 2).sum(-1)
+
     def _nearest_anchor(self, mu):
-        d = ((mu[:, None, :] - self.anchors_[None]) ** 2).sum(-1)
-        return d.argmin(1).astype(np.intp)
+        return self._anchor_sq_distances(mu).argmin(1).astype(np.intp)
 
     def _merge_anchors(self, counts, seed):
         """Cluster label of every anchor, consecutive from 0.
@@ -304,8 +306,7 @@ class NebulaVariationalClusterer(
         proba : ndarray of shape (n_samples, n_clusters_)
             Rows sum to 1.
         """
-        mu = np.asarray(self.transform(X))
-        d = ((mu[:, None, :] - self.anchors_[None]) ** 2).sum(-1)
+        d = self._anchor_sq_distances(np.asarray(self.transform(X)))
         resp = softmax(-0.5 * d, axis=1)
         return resp @ np.eye(self.n_clusters_)[self.anchor_labels_]
 
