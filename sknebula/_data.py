@@ -6,17 +6,18 @@ from sklearn.neighbors import NearestNeighbors
 from torch.utils.data import BatchSampler, DataLoader, RandomSampler
 
 
-def neighbour_table(X, n_neighbors):
+def neighbour_table(X, n_neighbors, features=None):
     """Indices of the ``n_neighbors`` nearest other rows of each sample.
 
-    Distances are Euclidean on the flattened input. Returns an int64 array
-    of shape ``(n_samples, k)`` with ``k = min(n_neighbors, n_samples - 1)``,
-    or ``None`` when ``k`` is 0 (each sample is then its own partner).
+    Distances are Euclidean on ``features(X)``, by default the flattened
+    input. Returns an int64 array of shape ``(n_samples, k)`` with
+    ``k = min(n_neighbors, n_samples - 1)``, or ``None`` when ``k`` is 0
+    (no partners).
     """
     k = min(n_neighbors, len(X) - 1)
     if k < 1:
         return None
-    flat = X.reshape(len(X), -1)
+    flat = X.reshape(len(X), -1) if features is None else features(X)
     nn = NearestNeighbors(n_neighbors=k + 1).fit(flat)
     idx = nn.kneighbors(flat, return_distance=False)
     # Drop each row's own index (usually first; not always with duplicates).

@@ -11,7 +11,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 from ._base import BaseDeepEstimator
 from ._callbacks import AnchorInitializer, init_anchors_from_data
 from ._data import NeighbourPairs, neighbour_table
-from .nn import NebulaVAE, build_encoder_decoder, uses_input_neighbours
+from .nn import NebulaVAE, build_encoder_decoder, has_neighbours, neighbour_features
 from .objectives.nebula import NebulaLoss, kl_to_anchors
 from .objectives.reconstruction import RECONSTRUCTIONS, decoder_mean, reconstruction_nll
 
@@ -43,11 +43,12 @@ class NebulaBase(BaseDeepEstimator):
             )
         return self.warmup_epochs
 
-    def _n_neighbors(self):
-        if self.n_neighbors != "auto":
-            return self.n_neighbors
-        # Raw-input neighbours mean nothing for token ids or unordered points.
-        return 20 if uses_input_neighbours(self.encoder) else 0
+    def _neighbours(self, X):
+        """Each sample's partner candidates, or None to warm up without."""
+        n_neighbors = self.n_neighbors
+        if n_neighbors == "auto":
+            n_neighbors = 20 if has_neighbours(self.encoder) else 0
+        return neighbour_table(X, n_neighbors, neighbour_features(self.encoder))
 
     def _fit_nebula(self, X, target):
         """Train the NVC model on validated X to reconstruct ``target``.
@@ -91,9 +92,7 @@ class NebulaBase(BaseDeepEstimator):
             callbacks=[("anchors", AnchorInitializer(warmup, seed))],
         )
         X32 = np.asarray(X, dtype=np.float32)
-        data = NeighbourPairs(
-            X32, np.asarray(target, dtype=np.float32), neighbour_table(X32, self._n_neighbors())
-        )
+        data = NeighbourPairs(X32, np.asarray(target, dtype=np.float32), self._neighbours(X32))
         self._fit_net(net, data)
         if not bool(net.module_.anchors_ready):
             # Training was interrupted during the warm-up.

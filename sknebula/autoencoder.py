@@ -41,9 +41,12 @@ class NebulaAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Nebul
     margin : float, default=1.0
         Margin of the triplet term.
     n_neighbors : int or "auto", default="auto"
-        Input-space neighbours among which each sample's partner is drawn;
-        0 makes every sample its own partner. "auto" is 20, or 0 for the
-        "tokens" and "pointcloud" encoders, whose raw inputs have no
+        Neighbours among which each sample's partner is drawn, by Euclidean
+        distance on the flattened input, or for the "pointcloud" encoder on
+        pose-free shape descriptors
+        (``sknebula.nn.pointcloud.shape_distribution``). 0 trains
+        without partners: the warm-up is then reconstruction alone. "auto"
+        is 20, or 0 for the "tokens" encoder, whose token ids have no
         meaningful Euclidean neighbours.
     warmup_epochs : int or "auto", default="auto"
         Epochs before the anchors are placed; "auto" is 60% of ``max_epochs``.

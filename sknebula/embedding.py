@@ -22,7 +22,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import BaseDeepEstimator
 from ._data import neighbour_table
 from .augment import TwoViews, make_augmentation
-from .nn import build_encoder_decoder
+from .nn import build_encoder_decoder, neighbour_features
 from .nn.siamese import VISimSiamNet, VJENet
 from .objectives import spherical
 from .objectives.spherical import VISimSiamLoss
@@ -54,7 +54,7 @@ class _SiameseBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDeepEs
         net = self._make_net(module, criterion, criterion_params, len(X))
         # A copy: torch must not share (or warn about) read-only user memory.
         X32 = np.array(X, dtype=np.float32)
-        self._fit_net(net, TwoViews(X32, augmentation, neighbour_table(X32, self.n_neighbors)))
+        self._fit_net(net, TwoViews(X32, augmentation, neighbour_table(X32, self.n_neighbors, neighbour_features(self.encoder))))
         self.net_ = net
         self._recalibrate_batch_norm(X32)
         return self
@@ -118,7 +118,7 @@ _COMMON_PARAMS_DOC = """
     n_neighbors : int, default=0
         When > 0, the second view of a sample is an augmented copy of one of
         its ``n_neighbors`` nearest neighbours in input space (Euclidean,
-        redrawn every time) instead of the sample itself: a stronger positive
+        on shape descriptors for point clouds; redrawn every time) instead of the sample itself: a stronger positive
         pair on small data sets.
     max_epochs : int, default=100
         Training epochs.

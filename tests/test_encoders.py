@@ -8,7 +8,14 @@ import torch
 from sklearn.base import clone
 
 from sknebula import NebulaAutoencoder, NebulaVariationalClusterer
-from sknebula.nn import ARCHITECTURES, NebulaVAE, PointNetEncoder, build_encoder_decoder
+from sknebula._data import neighbour_table
+from sknebula.nn import (
+    ARCHITECTURES,
+    NebulaVAE,
+    PointNetEncoder,
+    build_encoder_decoder,
+    shape_distribution,
+)
 from sknebula.objectives.reconstruction import (
     RECONSTRUCTIONS,
     categorical_nll,
@@ -248,3 +255,46 @@ def test_pointcloud_completion_with_a_larger_target():
     assert Y_pred.shape == Y.shape and ae.reconstruction_ == "chamfer"
     rec = ae.history_[:, "train_reconstruction"]
     assert rec[-1] < rec[0]
+
+
+def _random_rotations(rng, n):
+    q, r = np.linalg.qr(rng.standard_normal((n, 3, 3)))
+    return q * np.sign(np.diagonal(r, axis1=1, axis2=2))[:, None, :]
+
+
+def test_shape_distribution_ignores_pose_and_point_order():
+    rng = np.random.RandomState(0)
+    X = _clouds(rng)
+    moved = np.einsum("nij,npj->npi", _random_rotations(rng, N), X) + rng.standard_normal((N, 1, 3))
+    moved = moved[:, rng.permutation(X.shape[1])]
+    F = shape_distribution(X)
+    assert F.shape == (N, 32)
+    np.testing.assert_allclose(shape_distribution(moved), F, atol=1e-6)
+    # ...but it does see the shape: the two radii give different descriptors.
+    assert np.abs(F[0] - F[1]).max() > 0.5
+
+
+def test_shape_distribution_bounds_the_points_it_compares():
+    X = np.random.RandomState(0).standard_normal((3, 500, 3))
+    F = shape_distribution(X, n_quantiles=5, max_points=50, chunk_size=2)
+    assert F.shape == (3, 10) and np.isfinite(F).all()
+    np.testing.assert_array_equal(shape_distribution(X[:, :1]), np.zeros((3, 32)))
+
+
+def test_pointcloud_partners_are_clouds_of_the_same_shape():
+    rng = np.random.RandomState(0)
+    X = np.einsum("nij,npj->npi", _random_rotations(rng, N), _clouds(rng))
+    shape = np.arange(N) % 2
+    est = NebulaVariationalClusterer(2, encoder="pointcloud", n_neighbors=5)
+    assert (shape[est._neighbours(X)] == shape[:, None]).mean() == 1.0
+    # Neighbours of the flattened coordinates are no better than chance.
+    flat = neighbour_table(X, 5)
+    assert (shape[flat] == shape[:, None]).mean() < 0.75
+
+
+def test_auto_partners_follow_the_data_kind():
+    rng = np.random.RandomState(0)
+    tokens = NebulaVariationalClusterer(2, encoder="tokens", encoder_params={"vocab_size": 5})
+    assert tokens._neighbours(_tokens(rng)) is None
+    images = NebulaVariationalClusterer(2, encoder="conv2d")
+    assert images._neighbours(_images(rng)).shape == (N, 20)

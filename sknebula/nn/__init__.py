@@ -22,12 +22,13 @@ conv3d     (D, H, W) or (C, D, H, W)      stride-2 Conv3d      from the range
 """
 
 import inspect
+from collections.abc import Callable
 from typing import NamedTuple
 
 from .conv2d import Conv2dDecoder, Conv2dEncoder
 from .conv3d import Conv3dDecoder, Conv3dEncoder
 from .mlp import MLPDecoder, MLPEncoder
-from .pointcloud import PointCloudDecoder, PointNetEncoder
+from .pointcloud import PointCloudDecoder, PointNetEncoder, shape_distribution
 from .sequence import SequenceDecoder, SequenceEncoder, TokenDecoder, TokenEncoder
 from .vae import NebulaVAE
 
@@ -36,17 +37,23 @@ class Architecture(NamedTuple):
     encoder: type
     decoder: type
     reconstruction: str | None = None
-    # Whether Euclidean neighbours of the raw input are meaningful partners
-    # (not for token ids, nor for point sets in arbitrary point order).
-    input_neighbours: bool = True
+    # Maps X to features whose Euclidean neighbours are similar samples.
+    # The default, None, is Euclidean distance on the flattened input (pixels,
+    # voxels, aligned signals).
+    neighbour_features: Callable | None = None
+    # False where raw-input neighbours are no similar samples and there is
+    # no cheap feature that finds them (token ids: token 2 is no nearer to
+    # token 3 than to token 7): "auto" then trains without partners.
+    has_neighbours: bool = True
 
 
 ARCHITECTURES = {
     "mlp": Architecture(MLPEncoder, MLPDecoder),
     "conv2d": Architecture(Conv2dEncoder, Conv2dDecoder),
     "sequence": Architecture(SequenceEncoder, SequenceDecoder),
-    "tokens": Architecture(TokenEncoder, TokenDecoder, "categorical", input_neighbours=False),
-    "pointcloud": Architecture(PointNetEncoder, PointCloudDecoder, "chamfer", input_neighbours=False),
+    "tokens": Architecture(TokenEncoder, TokenDecoder, "categorical", has_neighbours=False),
+    # Flattened coordinates of unordered, rotated clouds are noise.
+    "pointcloud": Architecture(PointNetEncoder, PointCloudDecoder, "chamfer", shape_distribution),
     "conv3d": Architecture(Conv3dEncoder, Conv3dDecoder),
 }
 
@@ -58,10 +65,20 @@ def default_reconstruction(encoder):
     return None
 
 
-def uses_input_neighbours(encoder):
-    """Whether raw-input nearest neighbours make sense for this architecture."""
+def neighbour_features(encoder):
+    """The architecture's map from X to a space of meaningful neighbours.
+
+    ``None`` means the flattened input (also for a user's own encoder).
+    """
     if isinstance(encoder, str):
-        return ARCHITECTURES[encoder].input_neighbours
+        return ARCHITECTURES[encoder].neighbour_features
+    return None
+
+
+def has_neighbours(encoder):
+    """Whether the architecture has a meaningful space of neighbours."""
+    if isinstance(encoder, str):
+        return ARCHITECTURES[encoder].has_neighbours
     return True
 
 
@@ -146,7 +163,9 @@ __all__ = [
     "SequenceEncoder",
     "TokenDecoder",
     "TokenEncoder",
-    "uses_input_neighbours",
     "build_encoder_decoder",
     "default_reconstruction",
+    "has_neighbours",
+    "neighbour_features",
+    "shape_distribution",
 ]

@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 from torch import nn
 
 
@@ -12,6 +13,67 @@ def _check_cloud_shape(shape, what):
             f"n_points, n_coordinates), e.g. (n, 1024, 3); got samples of shape "
             f"{tuple(shape)}."
         )
+
+
+def shape_distribution(X, n_quantiles=16, max_points=128, chunk_size=256):
+    """Pose-free descriptors of point clouds, to find neighbouring shapes.
+
+    Each cloud is described by the quantiles of its points' distances to
+    the centroid and of the distances between its pairs of points (the "D2"
+    shape distribution of Osada et al., 2002). Neither changes when the
+    cloud is rotated, translated or its points reordered, so Euclidean
+    neighbours of these descriptors are clouds of similar shape, whatever
+    their pose: the NVC warm-up draws its partners from them, where
+    neighbours of the flattened coordinates would be noise.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_points, n_coordinates)
+        Point clouds.
+    n_quantiles : int, default=16
+        Quantiles of each distance distribution, from its minimum to its
+        maximum.
+    max_points : int, default=128
+        Larger clouds are described from this many of their points, the
+        same evenly spaced indices for every cloud (the pairwise distances
+        grow with the square of the number of points).
+    chunk_size : int, default=256
+        Clouds processed at once, which bounds the memory.
+
+    Returns
+    -------
+    ndarray of shape (n_samples, 2 * n_quantiles)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknebula.datasets import make_shapes_pointclouds
+    >>> from sknebula.nn.pointcloud import shape_distribution
+    >>> X, _ = make_shapes_pointclouds(2, n_points=64, random_state=0)
+    >>> F = shape_distribution(X)
+    >>> F.shape
+    (2, 32)
+    >>> turn = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    >>> np.allclose(shape_distribution(X @ turn.T + 5.0), F, atol=1e-5)
+    True
+    """
+    X = np.asarray(X, dtype=np.float64)
+    if X.shape[1] > max_points:
+        X = X[:, np.linspace(0, X.shape[1] - 1, max_points).astype(int)]
+    levels = np.linspace(0.0, 1.0, n_quantiles)
+    upper = np.triu_indices(X.shape[1], k=1)
+    features = []
+    for start in range(0, len(X), chunk_size):
+        clouds = X[start : start + chunk_size]
+        centred = clouds - clouds.mean(axis=1, keepdims=True)
+        radii = np.linalg.norm(centred, axis=2)
+        pairs = np.linalg.norm(centred[:, :, None] - centred[:, None], axis=3)[:, upper[0], upper[1]]
+        if pairs.shape[1] == 0:  # a single point has no pairs
+            pairs = np.zeros((len(clouds), 1))
+        features.append(
+            np.hstack([np.quantile(radii, levels, axis=1).T, np.quantile(pairs, levels, axis=1).T])
+        )
+    return np.vstack(features)
 
 
 class PointNetEncoder(nn.Module):

@@ -87,7 +87,8 @@ class NebulaLoss(torch.nn.Module):
     where ``p_k(x)`` are the anchor responsibilities, ``r = stopgrad(p)``,
     ``c(x')`` the neighbour's nearest anchor (the pseudo-label), ``a_n`` the
     nearest other anchor and ``pbar`` the batch-mean of ``p``. Without a
-    neighbour the sample is its own partner. Returns a dict of batch means
+    neighbour the warm-up is reconstruction alone and, afterwards, the
+    sample is its own partner. Returns a dict of batch means
     with the total under ``"loss"``.
     """
 
