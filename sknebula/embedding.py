@@ -36,6 +36,7 @@ class _SiameseBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDeepEs
         **BaseDeepEstimator._parameter_constraints,
         "augmentation": [StrOptions({"auto", "vector", "image"}), callable],
         "n_neighbors": [Interval(Integral, 0, None, closed="left")],
+        "representation": [StrOptions({"head", "backbone"})],
     }
 
     def _fit_views(self, X, module_cls, criterion, criterion_params):
@@ -54,7 +55,8 @@ class _SiameseBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDeepEs
         net = self._make_net(module, criterion, criterion_params, len(X))
         # A copy: torch must not share (or warn about) read-only user memory.
         X32 = np.array(X, dtype=np.float32)
-        self._fit_net(net, TwoViews(X32, augmentation, neighbour_table(X32, self.n_neighbors, neighbour_features(self.encoder))))
+        neighbours = neighbour_table(X32, self.n_neighbors, neighbour_features(self.encoder))
+        self._fit_net(net, TwoViews(X32, augmentation, neighbours))
         self.net_ = net
         self._recalibrate_batch_norm(X32)
         return self
@@ -94,9 +96,15 @@ class _SiameseBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDeepEs
         check_is_fitted(self)
         return self._validate_X(X, reset=False)
 
+    def _backbone_features(self, X):
+        return self._apply(X, lambda m, x: m.encoder(x))
+
     @property
     def _n_features_out(self):
-        return self.latent_dim
+        module = self.net_.module_
+        if self.representation == "backbone":
+            return module.encoder.out_features
+        return module.embedding_dim
 
 
 _COMMON_PARAMS_DOC = """
@@ -118,8 +126,14 @@ _COMMON_PARAMS_DOC = """
     n_neighbors : int, default=0
         When > 0, the second view of a sample is an augmented copy of one of
         its ``n_neighbors`` nearest neighbours in input space (Euclidean,
-        on shape descriptors for point clouds; redrawn every time) instead of the sample itself: a stronger positive
-        pair on small data sets.
+        on shape descriptors for point clouds; redrawn every time) instead
+        of the sample itself: a stronger positive pair on small data sets.
+    representation : {"head", "backbone"}, default="head"
+        What ``transform`` returns: the head's output the objective is
+        written on (see ``transform``), or the backbone's features ``f(x)``
+        (width ``hidden_dims[-1]`` for the MLP), the representation SimSiam
+        and its variational readings evaluate downstream. On digits the
+        backbone features probe better (see the user guide).
     max_epochs : int, default=100
         Training epochs.
     batch_size : int, default=256
@@ -224,6 +238,7 @@ class VariationalSimSiam(_SiameseBase):
         hidden_dims=(512, 512),
         augmentation="auto",
         n_neighbors=0,
+        representation="head",
         max_epochs=100,
         batch_size=256,
         lr=1e-3,
@@ -239,6 +254,7 @@ class VariationalSimSiam(_SiameseBase):
         self.hidden_dims = hidden_dims
         self.augmentation = augmentation
         self.n_neighbors = n_neighbors
+        self.representation = representation
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -279,7 +295,7 @@ class VariationalSimSiam(_SiameseBase):
         return self._apply(X, fn)
 
     def transform(self, X):
-        """Posterior mean directions ``mu(x)`` (unit norm).
+        """Posterior mean directions ``mu(x)`` (unit norm), or backbone features.
 
         Parameters
         ----------
@@ -288,10 +304,15 @@ class VariationalSimSiam(_SiameseBase):
 
         Returns
         -------
-        Z : ndarray of shape (n_samples, latent_dim)
-            Unit-norm mean directions of the Power Spherical posterior.
+        Z : ndarray of shape (n_samples, n_features_out)
+            Unit-norm mean directions of the Power Spherical posterior
+            (``latent_dim`` columns), or with ``representation="backbone"``
+            the backbone features ``f(x)``.
         """
-        return self._embed(self._checked(X))[0]
+        X = self._checked(X)
+        if self.representation == "backbone":
+            return self._backbone_features(X)
+        return self._embed(X)[0]
 
     def predict_concentration(self, X):
         """Posterior concentration ``kappa(x)``: higher is more certain.
@@ -338,7 +359,8 @@ class VariationalJointEmbedding(OutlierMixin, _SiameseBase):
         """Variational Joint Embedding (VJE): probabilistic embeddings and outlier scores.
 
     A latent-variable model on encoder embeddings [1]_. For a view ``x``
-    the embedding is ``e(x) = g(f(x))`` and the amortised posterior is
+    the embedding is ``e(x) = g(f(x))`` (backbone ``f``, SimSiam projector
+    ``g``) and the amortised posterior is
     ``q(z | x) = N(mu(e), diag s^2(e))``. The embedding of the other view
     is modelled by a polar Student-t with ``df`` degrees of freedom whose
     directional scale is the posterior's ``s`` (shared, no extra head)::
@@ -354,13 +376,15 @@ class VariationalJointEmbedding(OutlierMixin, _SiameseBase):
     sphere of radius ``||z||``, so ``s_a / ||z||`` acts as an angular scale.
 
     ``score_samples(x)`` is the likelihood of the clean input's embedding
-    under the posteriors of the training set, each at its mean::
+    under the same polar Student-t placed at each clean training embedding,
+    with that sample's posterior scale::
 
-        score(x) = log (1/N) sum_i p(e(x) | z = mu(x_i)),  scale s(x_i)
+        score(x) = log (1/N) sum_i p(e(x) | z = e(x_i)),  scale s(x_i)
 
     Higher is more normal. It is deterministic, costs ``O(N)`` per sample,
     and ranks foreign inputs only as well as the embedding separates them:
-    an embedding trained on one class can discard what distinguishes others.
+    an embedding trained on one class can discard what distinguishes
+    others (see the user guide for one-class numbers).
 
     Parameters
     ----------
@@ -379,11 +403,11 @@ class VariationalJointEmbedding(OutlierMixin, _SiameseBase):
     offset_ : float
         Threshold on ``score_samples``: ``decision_function = score_samples
         - offset_`` and negative values are outliers.
-    posterior_means_ : ndarray of shape (n_samples, latent_dim)
-        Posterior means ``mu(x_i)`` of the training samples (used by
-        ``score_samples``).
+    embeddings_ : ndarray of shape (n_samples, latent_dim)
+        Embeddings ``e(x_i)`` of the clean training samples, the centres of
+        ``score_samples``'s mixture.
     posterior_log_vars_ : ndarray of shape (n_samples, latent_dim)
-        Posterior log-variances of the training samples."""
+        Posterior log-variances of the training samples, its scales."""
         + _COMMON_ATTRIBUTES_DOC
         + """
     See Also
@@ -430,6 +454,7 @@ class VariationalJointEmbedding(OutlierMixin, _SiameseBase):
         hidden_dims=(512, 512),
         augmentation="auto",
         n_neighbors=0,
+        representation="head",
         max_epochs=100,
         batch_size=256,
         lr=1e-3,
@@ -447,6 +472,7 @@ class VariationalJointEmbedding(OutlierMixin, _SiameseBase):
         self.hidden_dims = hidden_dims
         self.augmentation = augmentation
         self.n_neighbors = n_neighbors
+        self.representation = representation
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -475,8 +501,8 @@ class VariationalJointEmbedding(OutlierMixin, _SiameseBase):
         """
         X = self._validate_X(X, reset=True)
         self._fit_views(X, VJENet, VJELoss, {"df": self.df})
-        # The training posteriors are the reference set of score_samples.
-        _, self.posterior_means_, self.posterior_log_vars_ = self._apply(
+        # The clean training embeddings are the reference set of score_samples.
+        self.embeddings_, _, self.posterior_log_vars_ = self._apply(
             X, lambda m, x: m.posterior(x)
         )
         scores = self._score(X)
@@ -491,14 +517,14 @@ class VariationalJointEmbedding(OutlierMixin, _SiameseBase):
     def _score(self, X):
         module = self.net_.module_
         radial_log_scale = float(module.radial_log_scale.detach())
-        memory_mu = torch.from_numpy(self.posterior_means_)
+        memory = torch.from_numpy(self.embeddings_)
         memory_logvar = torch.from_numpy(self.posterior_log_vars_)
 
         def fn(m, x):
             e = m.posterior(x)[0]
             return mixture_log_likelihood(
                 e,
-                memory_mu.to(device=x.device, dtype=x.dtype),
+                memory.to(device=x.device, dtype=x.dtype),
                 memory_logvar.to(device=x.device, dtype=x.dtype),
                 radial_log_scale,
                 self.df,
@@ -507,7 +533,7 @@ class VariationalJointEmbedding(OutlierMixin, _SiameseBase):
         return self._apply(X, fn)
 
     def transform(self, X):
-        """Embeddings ``e(x)`` of the un-augmented input.
+        """Embeddings ``e(x)`` of the un-augmented input, or backbone features.
 
         Parameters
         ----------
@@ -516,17 +542,22 @@ class VariationalJointEmbedding(OutlierMixin, _SiameseBase):
 
         Returns
         -------
-        E : ndarray of shape (n_samples, latent_dim)
-            Encoder embeddings (the quantity the model is a density over).
+        E : ndarray of shape (n_samples, n_features_out)
+            Encoder embeddings (the quantity the model is a density over),
+            or with ``representation="backbone"`` the backbone features
+            ``f(x)``.
         """
-        return self._apply(self._checked(X), lambda m, x: m.posterior(x)[0])
+        X = self._checked(X)
+        if self.representation == "backbone":
+            return self._backbone_features(X)
+        return self._apply(X, lambda m, x: m.posterior(x)[0])
 
     def score_samples(self, X):
         """Log-likelihood of each sample's embedding (higher = more normal).
 
-        ``log (1/N) sum_i p(e(x) | z = mu(x_i))``: the polar Student-t
-        likelihood of the un-augmented input's embedding under the posterior
-        of every training sample, taken at its mean with its own scale
+        ``log (1/N) sum_i p(e(x) | z = e(x_i))``: the polar Student-t
+        likelihood of the un-augmented input's embedding placed at every
+        clean training embedding with that sample's posterior scale
         ``s(x_i)``, averaged in probability (deterministic).
 
         Parameters

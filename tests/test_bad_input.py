@@ -85,7 +85,7 @@ BAD_PARAMS = [
     dict(beta=-1.0), dict(margin=-0.5), dict(metric_weight="a"), dict(n_neighbors=-1),
     dict(warmup_epochs="never"), dict(encoder="transformer9000"), dict(encoder=3),
     dict(reconstruction="poisson"), dict(hidden_dims=3), dict(callbacks="progress"),
-    dict(random_state="zero"), dict(optimizer="adam"),
+    dict(random_state="zero"), dict(optimizer="adam"), dict(representation="pixels"),
 ]
 
 

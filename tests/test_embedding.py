@@ -1,5 +1,6 @@
 """VariationalSimSiam and VariationalJointEmbedding: objectives and API."""
 
+import copy
 import math
 import pickle
 
@@ -169,6 +170,25 @@ def test_vje_one_class_scores_rank_the_trained_digit_first(digits):
     assert auc > 0.7, auc
 
 
+def test_vje_scores_against_the_clean_training_embeddings(vje, digit_split):
+    X, *_ = digit_split
+    np.testing.assert_allclose(vje.embeddings_, vje.transform(X), rtol=1e-6, atol=1e-8)
+    assert vje.posterior_log_vars_.shape == vje.embeddings_.shape == (len(X), 16)
+
+
+@pytest.mark.parametrize("name", ["simsiam", "vje"])
+def test_backbone_representation(name, request, digit_split):
+    X, y, Xt, yt = digit_split
+    est = copy.deepcopy(request.getfixturevalue(name))
+    head = est.transform(Xt)
+    est.set_params(representation="backbone")
+    F = est.transform(Xt)
+    assert F.shape == (len(Xt), 128) and F.std(0).max() > 0
+    assert len(est.get_feature_names_out()) == 128
+    # Only what transform returns changed, not the model.
+    np.testing.assert_array_equal(est.set_params(representation="head").transform(Xt), head)
+
+
 def test_contamination_auto(digit_split):
     X, *_ = digit_split
     est = VariationalJointEmbedding(contamination="auto", **FAST, random_state=0).fit(X[:200])
@@ -258,7 +278,11 @@ def test_pandas_pickle_pipeline_and_search(blobs):
 
 # --------------------------------------------------------- sklearn checks
 @parametrize_with_checks(
-    [VariationalSimSiam(**FAST), VariationalJointEmbedding(**FAST)]
+    [
+        VariationalSimSiam(**FAST),
+        VariationalSimSiam(representation="backbone", **FAST),
+        VariationalJointEmbedding(**FAST),
+    ]
 )
 def test_sklearn_compatible(estimator, check):
     check(estimator)

@@ -150,10 +150,10 @@ def mixture_log_likelihood(target, mu, logvar, radial_log_scale, df):
     """``log (1/M) sum_i p(target_n | z = mu_i)`` for every target, ``(n,)``.
 
     The polar Student-t likelihood of each target embedding (``(n, D)``)
-    given each of ``M`` posterior means ``mu_i`` with directional scales
+    given each of ``M`` latent points ``mu_i`` with directional scales
     ``exp(logvar_i / 2)``, averaged in probability over ``i``: the
-    likelihood of a new embedding under the model's posteriors of a
-    reference set (the training data in VJE). Computed with matrix products,
+    likelihood of a new embedding under a reference set (in VJE the clean
+    training embeddings, with their posterior scales). Computed with matrix products,
     so its memory is ``O(n M)``.
     """
     dim = target.shape[1]
