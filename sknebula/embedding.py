@@ -101,10 +101,9 @@ class _SiameseBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDeepEs
 
     @property
     def _n_features_out(self):
-        module = self.net_.module_
         if self.representation == "backbone":
-            return module.encoder.out_features
-        return module.embedding_dim
+            return self.net_.module_.encoder.out_features
+        return self.latent_dim
 
 
 _COMMON_PARAMS_DOC = """

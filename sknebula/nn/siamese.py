@@ -59,7 +59,6 @@ class VISimSiamNet(nn.Module):
         self.encoder = encoder
         self.projector = projector(width, width, latent_dim)
         self.predictor = predictor(latent_dim, max(latent_dim // 2, 2))
-        self.embedding_dim = latent_dim
         self.kappa_head = nn.Linear(width, 1)
         # Start near kappa = d: a broad but not uniform posterior.
         nn.init.zeros_(self.kappa_head.weight)
@@ -100,7 +99,6 @@ class VJENet(nn.Module):
         width = encoder.out_features
         self.encoder = encoder
         self.projector = projector(width, width, latent_dim)
-        self.embedding_dim = latent_dim
         self.mu_head = predictor(latent_dim, max(latent_dim // 2, 2))
         self.logvar_head = nn.Linear(latent_dim, latent_dim)
         self.radial_log_scale = nn.Parameter(torch.zeros(()))
