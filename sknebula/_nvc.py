@@ -11,7 +11,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 from ._base import BaseDeepEstimator
 from ._callbacks import AnchorInitializer, init_anchors_from_data
 from ._data import NeighbourPairs, neighbour_table
-from .nn import NebulaVAE, build_encoder_decoder, has_neighbours, neighbour_features
+from .nn import NebulaVAE, architecture, build_encoder_decoder
 from .objectives.nebula import NebulaLoss, kl_to_anchors
 from .objectives.reconstruction import RECONSTRUCTIONS, decoder_mean, reconstruction_nll
 
@@ -45,10 +45,11 @@ class NebulaBase(BaseDeepEstimator):
 
     def _neighbours(self, X):
         """Each sample's partner candidates, or None to warm up without."""
+        kind = architecture(self.encoder)
         n_neighbors = self.n_neighbors
         if n_neighbors == "auto":
-            n_neighbors = 20 if has_neighbours(self.encoder) else 0
-        return neighbour_table(X, n_neighbors, neighbour_features(self.encoder))
+            n_neighbors = 20 if kind.has_neighbours else 0
+        return neighbour_table(X, n_neighbors, kind.neighbour_features)
 
     def _fit_nebula(self, X, target):
         """Train the NVC model on validated X to reconstruct ``target``.

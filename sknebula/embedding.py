@@ -22,7 +22,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import BaseDeepEstimator
 from ._data import neighbour_table
 from .augment import TwoViews, make_augmentation
-from .nn import build_encoder_decoder, neighbour_features
+from .nn import architecture, build_encoder_decoder
 from .nn.siamese import VISimSiamNet, VJENet
 from .objectives import spherical
 from .objectives.spherical import VISimSiamLoss
@@ -55,7 +55,7 @@ class _SiameseBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDeepEs
         net = self._make_net(module, criterion, criterion_params, len(X))
         # A copy: torch must not share (or warn about) read-only user memory.
         X32 = np.array(X, dtype=np.float32)
-        neighbours = neighbour_table(X32, self.n_neighbors, neighbour_features(self.encoder))
+        neighbours = neighbour_table(X32, self.n_neighbors, architecture(self.encoder).neighbour_features)
         self._fit_net(net, TwoViews(X32, augmentation, neighbours))
         self.net_ = net
         self._recalibrate_batch_norm(X32)

@@ -58,28 +58,18 @@ ARCHITECTURES = {
 }
 
 
+def architecture(encoder):
+    """The :class:`Architecture` of an encoder name, or of a user's encoder
+    class (paired with the MLP decoder, likelihood from the data range,
+    neighbours on the flattened input)."""
+    if isinstance(encoder, str):
+        return ARCHITECTURES[encoder]
+    return Architecture(encoder, MLPDecoder)
+
+
 def default_reconstruction(encoder):
     """The reconstruction likelihood the architecture asks for, or None."""
-    if isinstance(encoder, str):
-        return ARCHITECTURES[encoder].reconstruction
-    return None
-
-
-def neighbour_features(encoder):
-    """The architecture's map from X to a space of meaningful neighbours.
-
-    ``None`` means the flattened input (also for a user's own encoder).
-    """
-    if isinstance(encoder, str):
-        return ARCHITECTURES[encoder].neighbour_features
-    return None
-
-
-def has_neighbours(encoder):
-    """Whether the architecture has a meaningful space of neighbours."""
-    if isinstance(encoder, str):
-        return ARCHITECTURES[encoder].has_neighbours
-    return True
+    return architecture(encoder).reconstruction
 
 
 def build_encoder_decoder(
@@ -123,10 +113,7 @@ def build_encoder_decoder(
     (6, 30)
     """
     params = dict(encoder_params or {})
-    if isinstance(encoder, str):
-        encoder_cls, decoder_cls = ARCHITECTURES[encoder][:2]
-    else:
-        encoder_cls, decoder_cls = encoder, MLPDecoder
+    encoder_cls, decoder_cls = architecture(encoder)[:2]
     signature = inspect.signature(encoder_cls).parameters
     if "hidden_dims" in signature:
         params.setdefault("hidden_dims", hidden_dims)
@@ -163,9 +150,8 @@ __all__ = [
     "SequenceEncoder",
     "TokenDecoder",
     "TokenEncoder",
+    "architecture",
     "build_encoder_decoder",
     "default_reconstruction",
-    "has_neighbours",
-    "neighbour_features",
     "shape_distribution",
 ]
