@@ -5,6 +5,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from scipy.spatial.transform import Rotation
 from sklearn.base import clone
 
 from sknebula import NebulaAutoencoder, NebulaVariationalClusterer
@@ -257,15 +258,11 @@ def test_pointcloud_completion_with_a_larger_target():
     assert rec[-1] < rec[0]
 
 
-def _random_rotations(rng, n):
-    q, r = np.linalg.qr(rng.standard_normal((n, 3, 3)))
-    return q * np.sign(np.diagonal(r, axis1=1, axis2=2))[:, None, :]
-
-
 def test_shape_distribution_ignores_pose_and_point_order():
     rng = np.random.RandomState(0)
     X = _clouds(rng)
-    moved = np.einsum("nij,npj->npi", _random_rotations(rng, N), X) + rng.standard_normal((N, 1, 3))
+    turns = Rotation.random(N, random_state=rng).as_matrix()
+    moved = np.einsum("nij,npj->npi", turns, X) + rng.standard_normal((N, 1, 3))
     moved = moved[:, rng.permutation(X.shape[1])]
     F = shape_distribution(X)
     assert F.shape == (N, 32)
@@ -283,7 +280,8 @@ def test_shape_distribution_bounds_the_points_it_compares():
 
 def test_pointcloud_partners_are_clouds_of_the_same_shape():
     rng = np.random.RandomState(0)
-    X = np.einsum("nij,npj->npi", _random_rotations(rng, N), _clouds(rng))
+    turns = Rotation.random(N, random_state=rng).as_matrix()
+    X = np.einsum("nij,npj->npi", turns, _clouds(rng))
     shape = np.arange(N) % 2
     est = NebulaVariationalClusterer(2, encoder="pointcloud", n_neighbors=5)
     assert (shape[est._neighbours(X)] == shape[:, None]).mean() == 1.0
