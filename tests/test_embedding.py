@@ -17,10 +17,10 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sknebula import VariationalJointEmbedding, VariationalSimSiam
 from sknebula.augment import VectorAugment
-from sknebula.objectives import student_t
+from sknebula.objectives import decorrelation, student_t
 
 FAST = dict(hidden_dims=(32,), latent_dim=4, max_epochs=8, batch_size=32)
-SMALL = dict(hidden_dims=(128,), latent_dim=16, max_epochs=30, batch_size=64, random_state=0)
+SMALL = dict(hidden_dims=(128,), latent_dim=32, max_epochs=30, batch_size=64, random_state=0)
 
 
 # ------------------------------------------------------------- objectives
@@ -99,6 +99,33 @@ def test_vje_loss_is_symmetric_and_stops_target_gradients():
     assert e_a2.grad is None
 
 
+def test_covariance_penalty_values():
+    # Columns of a Hadamard design are uncorrelated: no penalty.
+    h = torch.tensor([[1, 1, 1], [1, -1, 1], [-1, 1, 1], [-1, -1, 1]], dtype=torch.float64)
+    uncorrelated = torch.stack([h[:, 0], h[:, 1], h[:, 0] * h[:, 1]], dim=1)
+    assert decorrelation.covariance_penalty(uncorrelated).item() == pytest.approx(0.0)
+    # D identical columns of variance v: D(D-1) off-diagonal entries v^2, over D.
+    col = torch.tensor([[0.0], [1.0], [2.0], [3.0]], dtype=torch.float64)
+    var = col.var().item()
+    got = decorrelation.covariance_penalty(col.expand(4, 5)).item()
+    assert got == pytest.approx(4 * var**2)
+    one_row = torch.ones(1, 3, requires_grad=True)
+    penalty = decorrelation.covariance_penalty(one_row)
+    penalty.backward()
+    assert penalty.item() == 0.0 and one_row.grad is not None
+
+
+def test_decorrelation_weight_enters_the_loss_and_history():
+    torch.manual_seed(0)
+    e = torch.randn(8, 1).expand(8, 4)  # fully correlated
+    terms = decorrelation.with_decorrelation({"loss": torch.tensor(1.0)}, e, e, 0.5)
+    penalty = decorrelation.covariance_penalty(e)
+    assert terms["decorrelation"].item() == pytest.approx(penalty.item())
+    assert terms["loss"].item() == pytest.approx(1.0 + 0.5 * penalty.item())
+    off = decorrelation.with_decorrelation({"loss": torch.tensor(1.0)}, e, e, 0.0)
+    assert off["loss"].item() == 1.0
+
+
 # ------------------------------------------------------------------- API
 @pytest.fixture(scope="module")
 def digit_split(digits):
@@ -121,7 +148,7 @@ def vje(digit_split):
 def test_simsiam_outputs(simsiam, digit_split):
     X, y, Xt, yt = digit_split
     Z = simsiam.transform(Xt)
-    assert Z.shape == (len(Xt), 16) and Z.dtype == np.float64
+    assert Z.shape == (len(Xt), 32) and Z.dtype == np.float64
     np.testing.assert_allclose((Z**2).sum(1), 1.0)
     kappa = simsiam.predict_concentration(Xt)
     assert kappa.shape == (len(Xt),) and (kappa > 0).all() and kappa.std() > 0
@@ -148,10 +175,21 @@ def test_simsiam_trains(simsiam, digit_split):
     assert trained > 0.7 and trained > before + 0.1, (trained, before)
 
 
+def test_simsiam_concentration_falls_with_input_noise(simsiam, digit_split):
+    # Under the default views, whose noise is far weaker than 0.5 here.
+    *_, Xt, _ = digit_split
+    rng = np.random.RandomState(0)
+    kappa = [
+        simsiam.predict_concentration(Xt + level * rng.randn(*Xt.shape)).mean()
+        for level in (0.0, 0.3, 0.5)
+    ]
+    assert kappa[0] > kappa[1] > kappa[2], kappa
+
+
 def test_vje_outputs_and_outliers(vje, digit_split):
     X, y, Xt, yt = digit_split
     E = vje.transform(Xt)
-    assert E.shape == (len(Xt), 16)
+    assert E.shape == (len(Xt), 32)
     scores = vje.score_samples(Xt)
     np.testing.assert_allclose(vje.decision_function(Xt), scores - vje.offset_)
     labels = vje.predict(X)
@@ -170,10 +208,32 @@ def test_vje_one_class_scores_rank_the_trained_digit_first(digits):
     assert auc > 0.7, auc
 
 
+def _effective_rank(E):
+    s = np.linalg.svd(E - E.mean(0), compute_uv=False) ** 2
+    p = s / s.sum()
+    return float(np.exp(-(p * np.log(p + 1e-12)).sum()))
+
+
+def test_decorrelation_keeps_one_class_embeddings_from_collapsing(digits):
+    # Its effect on outlier scores is measured in benchmarks/embedding.py.
+    X, y = digits
+    train = X[:900][y[:900] == 0]
+    params = dict(SMALL, batch_size=32, max_epochs=60)
+    plain = VariationalJointEmbedding(decorrelation=0.0, **params).fit(train)
+    decorrelated = VariationalJointEmbedding(**params).fit(train)
+    assert decorrelated.decorrelation == 1.0
+    rank_plain = _effective_rank(plain.embeddings_)
+    rank_decorrelated = _effective_rank(decorrelated.embeddings_)
+    assert rank_decorrelated > 2 * rank_plain, (rank_decorrelated, rank_plain)
+    # The penalty is recorded with either weight; only the weighted fit keeps it low.
+    final = [est.history_[-1, "train_decorrelation"] for est in (plain, decorrelated)]
+    assert final[1] < 0.5 * final[0], final
+
+
 def test_vje_scores_against_the_clean_training_embeddings(vje, digit_split):
     X, *_ = digit_split
     np.testing.assert_allclose(vje.embeddings_, vje.transform(X), rtol=1e-6, atol=1e-8)
-    assert vje.posterior_log_vars_.shape == vje.embeddings_.shape == (len(X), 16)
+    assert vje.posterior_log_vars_.shape == vje.embeddings_.shape == (len(X), 32)
 
 
 @pytest.mark.parametrize("name", ["simsiam", "vje"])

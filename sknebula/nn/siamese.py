@@ -43,7 +43,11 @@ class VISimSiamNet(nn.Module):
 
     For a view ``x``: ``z = g(f(x))`` (the target side), ``p = h(z)`` (the
     posterior's mean direction before normalisation) and
-    ``kappa = exp(clip(w . f(x) + b))`` (the posterior's concentration).
+    ``kappa = exp(clip(w . f_hat(x) + b))`` (the posterior's concentration),
+    with ``f_hat = sqrt(width) f / ||f||`` the direction of the backbone
+    features. Reading the raw ``f`` instead, the linear head extrapolates
+    with the norm of ``f``, which input noise inflates: noise stronger than
+    the views' gave a *higher* kappa.
 
     Parameters
     ----------
@@ -68,7 +72,8 @@ class VISimSiamNet(nn.Module):
         """``(z, p, kappa)`` for one batch of inputs."""
         h = self.encoder(x)
         z = self.projector(h)
-        kappa = torch.exp(_soft_clip(self.kappa_head(h).squeeze(-1), 12.0))
+        direction = nn.functional.normalize(h, dim=1) * h.shape[1] ** 0.5
+        kappa = torch.exp(_soft_clip(self.kappa_head(direction).squeeze(-1), 12.0))
         return z, self.predictor(z), kappa
 
     def forward(self, x1, x2):

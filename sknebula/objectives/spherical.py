@@ -18,6 +18,8 @@ import math
 import torch
 import torch.nn.functional as F
 
+from .decorrelation import with_decorrelation
+
 
 def _ab(kappa, dim):
     b = (dim - 1) / 2.0
@@ -130,16 +132,28 @@ def vi_simsiam_loss(p1, p2, z1, z2, kappa1, kappa2):
 
 
 class VISimSiamLoss(torch.nn.Module):
-    """:func:`vi_simsiam_loss` as a sknebula criterion (batch means)."""
+    """:func:`vi_simsiam_loss` as a sknebula criterion (batch means).
+
+    Parameters
+    ----------
+    decorrelation : float, default=0.0
+        Weight of :func:`~sknebula.objectives.decorrelation.covariance_penalty`
+        on the projector outputs of both views, added to the loss.
+    """
+
+    def __init__(self, decorrelation=0.0):
+        super().__init__()
+        self.decorrelation = decorrelation
 
     def forward(self, out, target, module):
         loss, align, kappa_term = vi_simsiam_loss(
             out["p1"], out["p2"], out["z1"], out["z2"], out["kappa1"], out["kappa2"]
         )
         kappa = 0.5 * (out["kappa1"] + out["kappa2"])
-        return {
+        terms = {
             "loss": loss.mean(),
             "alignment": align.mean(),
             "kappa_term": kappa_term.mean(),
             "kappa": kappa.mean().detach(),
         }
+        return with_decorrelation(terms, out["z1"], out["z2"], self.decorrelation)

@@ -30,6 +30,8 @@ import math
 import torch
 import torch.nn.functional as F
 
+from .decorrelation import with_decorrelation
+
 
 def student_t_log_prob(r, log_scale, df):
     """Log density of the residuals ``r`` (``(n, D)``) under a centred
@@ -135,15 +137,19 @@ class VJELoss(torch.nn.Module):
     ----------
     df : float, default=5.0
         Degrees of freedom of the polar Student-t likelihood.
+    decorrelation : float, default=0.0
+        Weight of :func:`~sknebula.objectives.decorrelation.covariance_penalty`
+        on the embeddings of both views, added to the negative ELBO.
     """
 
-    def __init__(self, df=5.0):
+    def __init__(self, df=5.0, decorrelation=0.0):
         super().__init__()
         self.df = df
+        self.decorrelation = decorrelation
 
     def forward(self, out, target, module):
-        terms = vje_loss(out, module.radial_log_scale, self.df)
-        return {k: v.mean() for k, v in terms.items()}
+        terms = {k: v.mean() for k, v in vje_loss(out, module.radial_log_scale, self.df).items()}
+        return with_decorrelation(terms, out["e_a"], out["e_b"], self.decorrelation)
 
 
 def mixture_log_likelihood(target, mu, logvar, radial_log_scale, df):
