@@ -38,6 +38,8 @@ from sknebula.augment import ImageAugment, VectorAugment
 from ._common import markdown_table, mean_std, write_result
 
 NOISE_LEVELS = (0.0, 0.1, 0.2, 0.3, 0.5)
+# The clean-data models whose kappa the calibration experiment reads.
+CALIBRATED = ("VariationalSimSiam", "VariationalSimSiam, decorrelation=1")
 OCCLUSION_SIZES = (0, 2, 3, 4)
 
 
@@ -111,7 +113,7 @@ def representation(X, y, seeds, smoke):
                 scores = probe(est.transform(A), ytr, est.transform(B), yte)
                 rows.setdefault((f"{name}, backbone", variant), []).append((*scores, secs))
                 est.set_params(representation="head")
-                if variant == "clean" and name.startswith("VariationalSimSiam") and "untrained" not in name:
+                if variant == "clean" and name in CALIBRATED:
                     fitted[name] = (est, Xte, yte, est.transform(Xtr), ytr)
         # The same model with views whose noise spans the test noise levels.
         noisy_views = VariationalSimSiam(

@@ -183,15 +183,16 @@ class VariationalSimSiam(_SiameseBase):
                                            + log N(kappa_i, d) ]
 
     with ``log N(kappa, d) = (a+b) log 2 + b log pi + lgamma(a) - lgamma(a+b)``,
-    ``a = (d-1)/2 + kappa``, ``b = (d-1)/2``. To that sknebula adds
-    ``decorrelation * sum_{j != k} C_jk^2 / d``, with ``C`` the covariance
-    of the projector outputs ``g(f(x))`` over the batch (per view). Without the normaliser
+    ``a = (d-1)/2 + kappa``, ``b = (d-1)/2``. Without the normaliser
     ``kappa`` would grow without bound; with it ``kappa`` settles where the
     views agree, so a low ``kappa`` marks an input whose views disagree
     (an uncertain representation). The concentration head reads the
     direction of ``f(x)``, not its norm, so that inputs noisier than any
     view get a lower ``kappa`` rather than an extrapolated higher one; it
-    is still best calibrated on corruptions the views contain.
+    is still best calibrated on corruptions the views contain. With
+    ``decorrelation > 0`` the loss also has
+    ``decorrelation * sum_{j != k} C_jk^2 / d``, with ``C`` the covariance
+    of the projector outputs ``g(f(x))`` over the batch (per view).
 
     Parameters
     ----------
@@ -389,8 +390,9 @@ class VariationalJointEmbedding(OutlierMixin, _SiameseBase):
     reparameterised sample of ``z`` (``sg``: stop-gradient; ``sigma_r``
     learnt), less ``decorrelation * sum_{j != k} C_jk^2 / D`` with ``C``
     the batch covariance of the embeddings of each view (a sknebula
-    addition against dimensional collapse; 0 removes it). The directional residual is the target direction placed on the
-    sphere of radius ``||z||``, so ``s_a / ||z||`` acts as an angular scale.
+    addition against dimensional collapse; 0 removes it). The directional
+    residual is the target direction placed on the sphere of radius
+    ``||z||``, so ``s_a / ||z||`` acts as an angular scale.
 
     ``score_samples(x)`` is the likelihood of the clean input's embedding
     under the same polar Student-t placed at each clean training embedding,
