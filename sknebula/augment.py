@@ -11,6 +11,8 @@ every fit, so the views of a fit are reproducible.
 - :class:`ImageAugment` for images ``(n, H, W)`` or ``(n, C, H, W)``:
   random resized crop, horizontal flip, small rotation and translation
   (one random affine warp per image) and Gaussian noise.
+- :class:`TokenAugment` for integer token sequences: random replacement
+  of tokens by others from the vocabulary.
 """
 
 import math
@@ -152,17 +154,63 @@ class ImageAugment:
         )
 
 
-def make_augmentation(augmentation, sample_shape):
+class TokenAugment:
+    """Random token replacement for sequences of integer token ids.
+
+    Noise or mixing would leave the integers; instead every token is
+    replaced, with probability ``replace``, by a token drawn uniformly from
+    ``[0, vocab_size)``.
+
+    Parameters
+    ----------
+    vocab_size : int
+        Number of distinct tokens (ids ``0 .. vocab_size - 1``).
+    replace : float, default=0.15
+        Probability that a token is replaced.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sknebula.augment import TokenAugment
+    >>> _ = torch.manual_seed(0)
+    >>> views = TokenAugment(vocab_size=4, replace=0.5)(torch.zeros(2, 6))
+    >>> bool(((views == views.round()) & (views >= 0) & (views < 4)).all())
+    True
+    """
+
+    def __init__(self, vocab_size, replace=0.15):
+        self.vocab_size = vocab_size
+        self.replace = replace
+
+    def __call__(self, x):
+        swap = torch.rand(x.shape) < self.replace
+        random = torch.randint(self.vocab_size, x.shape).to(x.dtype)
+        return torch.where(swap, random, x)
+
+    def __repr__(self):
+        return f"TokenAugment(vocab_size={self.vocab_size}, replace={self.replace})"
+
+
+def make_augmentation(augmentation, sample_shape, kind=None, vocab_size=None):
     """Resolve the ``augmentation`` hyper-parameter into a callable.
 
-    ``"auto"`` picks :class:`VectorAugment` for 1-d samples and
-    :class:`ImageAugment` for 2-d ``(H, W)`` or 3-d ``(C, H, W)`` samples;
-    ``"vector"`` and ``"image"`` force one; a callable is used as given.
+    ``"auto"`` takes ``kind`` (the architecture's views: "vector", "image"
+    or "tokens") and, where that is None, picks :class:`VectorAugment` for
+    1-d samples and :class:`ImageAugment` for 2-d ``(H, W)`` or 3-d
+    ``(C, H, W)`` samples; "vector", "image" and "tokens" force one
+    ("tokens" needs ``vocab_size``); a callable is used as given.
     """
     if callable(augmentation):
         return augmentation
     if augmentation == "auto":
-        augmentation = "image" if len(sample_shape) in (2, 3) else "vector"
+        augmentation = kind or ("image" if len(sample_shape) in (2, 3) else "vector")
+    if augmentation == "tokens":
+        if vocab_size is None:
+            raise ValueError(
+                "augmentation='tokens' needs the vocabulary size: use encoder='tokens' "
+                "with encoder_params={'vocab_size': V}."
+            )
+        return TokenAugment(vocab_size)
     if augmentation == "image":
         if len(sample_shape) not in (2, 3):
             raise ValueError(

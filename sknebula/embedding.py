@@ -22,7 +22,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import BaseDeepEstimator
 from ._data import neighbour_table
 from .augment import TwoViews, make_augmentation
-from .nn import architecture, build_encoder_decoder
+from .nn import architecture, build_encoder
 from .nn.siamese import VISimSiamNet, VJENet
 from .objectives import spherical
 from .objectives.spherical import VISimSiamLoss
@@ -34,7 +34,7 @@ class _SiameseBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDeepEs
 
     _parameter_constraints: dict = {
         **BaseDeepEstimator._parameter_constraints,
-        "augmentation": [StrOptions({"auto", "vector", "image"}), callable],
+        "augmentation": [StrOptions({"auto", "vector", "image", "tokens"}), callable],
         "n_neighbors": [Interval(Integral, 0, None, closed="left")],
         "representation": [StrOptions({"head", "backbone"})],
         "decorrelation": [Interval(Real, 0, None, closed="left")],
@@ -42,15 +42,15 @@ class _SiameseBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDeepEs
 
     def _fit_views(self, X, module_cls, criterion, criterion_params):
         self._check_hyper_parameters()
-        augmentation = make_augmentation(self.augmentation, X.shape[1:])
         self._seed_torch()
-        encoder, _ = build_encoder_decoder(
-            self.encoder,
+        encoder = build_encoder(
+            self.encoder, X.shape[1:], tuple(self.hidden_dims), self.encoder_params
+        )
+        augmentation = make_augmentation(
+            self.augmentation,
             X.shape[1:],
-            (1,),
-            self.latent_dim,
-            tuple(self.hidden_dims),
-            self.encoder_params,
+            architecture(self.encoder).views,
+            getattr(encoder, "vocab_size", None),
         )
         module = module_cls(encoder, self.latent_dim)
         net = self._make_net(module, criterion, criterion_params, len(X))
@@ -110,19 +110,24 @@ class _SiameseBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDeepEs
 _COMMON_PARAMS_DOC = """
     latent_dim : int, default=64
         Dimension of the embedding.
-    encoder : {"mlp"} or nn.Module class, default="mlp"
-        Backbone by name, or a module class built as
-        ``encoder(input_shape, **encoder_params)`` exposing ``out_features``.
+    encoder : {"mlp", "conv2d", "sequence", "tokens", "pointcloud", "conv3d"} or type, default="mlp"
+        Backbone by name (see the data kinds guide), or an ``nn.Module``
+        class built as ``encoder(input_shape, **encoder_params)`` exposing
+        ``out_features``.
     encoder_params : dict, default=None
         Extra keyword arguments for the encoder.
     hidden_dims : tuple of int, default=(512, 512)
         Hidden widths of the backbone; the projector is as wide as the last.
-    augmentation : {"auto", "vector", "image"} or callable, default="auto"
-        View generator. "auto" uses :class:`~sknebula.augment.VectorAugment`
-        for 1-d samples and :class:`~sknebula.augment.ImageAugment` for
-        ``(H, W)`` or ``(C, H, W)`` samples. A callable maps a float32 torch
-        batch to a batch of the same shape and should draw its randomness
-        from torch's global generator (seeded by ``random_state``).
+    augmentation : {"auto", "vector", "image", "tokens"} or callable, default="auto"
+        View generator. "auto" follows the encoder:
+        :class:`~sknebula.augment.ImageAugment` for "conv2d",
+        :class:`~sknebula.augment.TokenAugment` for "tokens",
+        :class:`~sknebula.augment.VectorAugment` for "sequence",
+        "pointcloud" and "conv3d"; for "mlp" and user classes, ImageAugment
+        on ``(H, W)`` or ``(C, H, W)`` samples and VectorAugment otherwise.
+        A callable maps a float32 torch batch to a batch of the same shape
+        and should draw its randomness from torch's global generator
+        (seeded by ``random_state``).
     n_neighbors : int, default=0
         When > 0, the second view of a sample is an augmented copy of one of
         its ``n_neighbors`` nearest neighbours in input space (Euclidean,

@@ -4,7 +4,13 @@ import numpy as np
 import pytest
 import torch
 
-from sknebula.augment import ImageAugment, TwoViews, VectorAugment, make_augmentation
+from sknebula.augment import (
+    ImageAugment,
+    TokenAugment,
+    TwoViews,
+    VectorAugment,
+    make_augmentation,
+)
 
 
 def test_vector_augment_changes_rows_and_keeps_shape():
@@ -78,6 +84,24 @@ def test_make_augmentation_by_data_kind():
     assert make_augmentation(fn, (10,)) is fn
     with pytest.raises(ValueError, match="augmentation='image'"):
         make_augmentation("image", (10,))
+    # The architecture's kind wins over the shape under "auto" only.
+    assert isinstance(make_augmentation("auto", (12, 2), kind="vector"), VectorAugment)
+    assert isinstance(make_augmentation("auto", (20,), kind="tokens", vocab_size=5), TokenAugment)
+    assert isinstance(make_augmentation("image", (8, 8), kind="vector"), ImageAugment)
+    with pytest.raises(ValueError, match="vocabulary size"):
+        make_augmentation("tokens", (20,))
+
+
+def test_token_augment_keeps_valid_token_ids():
+    torch.manual_seed(0)
+    x = torch.randint(0, 7, (200, 30)).float()
+    out = TokenAugment(vocab_size=7, replace=0.3)(x)
+    assert out.shape == x.shape and out.dtype == x.dtype
+    assert torch.equal(out, out.round()) and out.min() >= 0 and out.max() < 7
+    changed = (out != x).float().mean().item()
+    # Replaced by a uniform token: 1/7 of replacements draw the same id back.
+    assert changed == pytest.approx(0.3 * 6 / 7, abs=0.02)
+    assert torch.equal(TokenAugment(vocab_size=7, replace=0.0)(x), x)
 
 
 def test_two_views_dataset():

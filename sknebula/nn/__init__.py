@@ -45,16 +45,24 @@ class Architecture(NamedTuple):
     # no cheap feature that finds them (token ids: token 2 is no nearer to
     # token 3 than to token 7): "auto" then trains without partners.
     has_neighbours: bool = True
+    # The views augmentation="auto" draws for the self-supervised estimators
+    # (a key of sknebula.augment.make_augmentation); None picks by the sample
+    # shape: images for (H, W) and (C, H, W), vectors otherwise.
+    views: str | None = None
 
 
 ARCHITECTURES = {
     "mlp": Architecture(MLPEncoder, MLPDecoder),
-    "conv2d": Architecture(Conv2dEncoder, Conv2dDecoder),
-    "sequence": Architecture(SequenceEncoder, SequenceDecoder),
-    "tokens": Architecture(TokenEncoder, TokenDecoder, "categorical", has_neighbours=False),
+    "conv2d": Architecture(Conv2dEncoder, Conv2dDecoder, views="image"),
+    "sequence": Architecture(SequenceEncoder, SequenceDecoder, views="vector"),
+    "tokens": Architecture(
+        TokenEncoder, TokenDecoder, "categorical", has_neighbours=False, views="tokens"
+    ),
     # Flattened coordinates of unordered, rotated clouds are noise.
-    "pointcloud": Architecture(PointNetEncoder, PointCloudDecoder, "chamfer", shape_distribution),
-    "conv3d": Architecture(Conv3dEncoder, Conv3dDecoder),
+    "pointcloud": Architecture(
+        PointNetEncoder, PointCloudDecoder, "chamfer", shape_distribution, views="vector"
+    ),
+    "conv3d": Architecture(Conv3dEncoder, Conv3dDecoder, views="vector"),
 }
 
 
@@ -70,6 +78,52 @@ def architecture(encoder):
 def default_reconstruction(encoder):
     """The reconstruction likelihood the architecture asks for, or None."""
     return architecture(encoder).reconstruction
+
+
+def build_encoder(encoder, input_shape, hidden_dims, encoder_params=None):
+    """Instantiate the encoder alone (for models without a decoder).
+
+    Parameters
+    ----------
+    encoder : str or type
+        A key of :data:`ARCHITECTURES`, or an ``nn.Module`` subclass taking
+        ``input_shape`` as first argument and exposing ``out_features``.
+    input_shape : tuple of int
+        Shape of one input sample.
+    hidden_dims : tuple of int
+        Hidden widths (or channels), passed when the encoder takes them.
+    encoder_params : dict, default=None
+        Extra keyword arguments for the encoder.
+
+    Returns
+    -------
+    encoder : nn.Module
+
+    Raises
+    ------
+    ValueError
+        If the sample shape does not fit the architecture, or an encoder
+        parameter is unknown or missing.
+
+    Examples
+    --------
+    >>> from sknebula.nn import build_encoder
+    >>> build_encoder("conv2d", (1, 8, 8), (16, 32), {"pool": "mean"}).out_features
+    32
+    """
+    params = dict(encoder_params or {})
+    encoder_cls = architecture(encoder).encoder
+    signature = inspect.signature(encoder_cls).parameters
+    if "hidden_dims" in signature:
+        params.setdefault("hidden_dims", hidden_dims)
+    takes_kwargs = any(p.kind is p.VAR_KEYWORD for p in signature.values())
+    unknown = sorted(set(params) - set(signature)) if not takes_kwargs else []
+    if unknown:
+        raise ValueError(
+            f"Unknown encoder_params {unknown} for {encoder_cls.__name__}; it "
+            f"accepts {sorted(set(signature) - {'input_shape'})}."
+        )
+    return encoder_cls(tuple(input_shape), **params)
 
 
 def build_encoder_decoder(
@@ -112,19 +166,8 @@ def build_encoder_decoder(
     >>> dec.conv.output_shape
     (6, 30)
     """
-    params = dict(encoder_params or {})
-    encoder_cls, decoder_cls = architecture(encoder)[:2]
-    signature = inspect.signature(encoder_cls).parameters
-    if "hidden_dims" in signature:
-        params.setdefault("hidden_dims", hidden_dims)
-    takes_kwargs = any(p.kind is p.VAR_KEYWORD for p in signature.values())
-    unknown = sorted(set(params) - set(signature)) if not takes_kwargs else []
-    if unknown:
-        raise ValueError(
-            f"Unknown encoder_params {unknown} for {encoder_cls.__name__}; it "
-            f"accepts {sorted(set(signature) - {'input_shape'})}."
-        )
-    enc = encoder_cls(tuple(input_shape), **params)
+    enc = build_encoder(encoder, input_shape, hidden_dims, encoder_params)
+    decoder_cls = architecture(encoder).decoder
     shared = {
         name: getattr(enc, name)
         for name in inspect.signature(decoder_cls).parameters
@@ -151,6 +194,7 @@ __all__ = [
     "TokenDecoder",
     "TokenEncoder",
     "architecture",
+    "build_encoder",
     "build_encoder_decoder",
     "default_reconstruction",
     "shape_distribution",
