@@ -405,7 +405,9 @@ class VariationalJointEmbedding(OutlierMixin, _SiameseBase):
 
         score(x) = log (1/N) sum_i p(e(x) | z = e(x_i)),  scale s(x_i)
 
-    Higher is more normal. It is deterministic, costs ``O(N)`` per sample,
+    leaving out a training embedding equal to ``e(x)`` (so training samples
+    get leave-one-out scores, and ``offset_`` suits new data). Higher is
+    more normal. It is deterministic, costs ``O(N)`` per sample,
     and ranks foreign inputs only as well as the embedding separates them:
     an embedding trained on one class can discard what distinguishes
     others (see the user guide for one-class numbers).
@@ -563,6 +565,7 @@ class VariationalJointEmbedding(OutlierMixin, _SiameseBase):
                 memory_logvar.to(device=x.device, dtype=x.dtype),
                 radial_log_scale,
                 self.df,
+                leave_out_self=True,
             )
 
         return self._apply(X, fn)
@@ -593,7 +596,10 @@ class VariationalJointEmbedding(OutlierMixin, _SiameseBase):
         ``log (1/N) sum_i p(e(x) | z = e(x_i))``: the polar Student-t
         likelihood of the un-augmented input's embedding placed at every
         clean training embedding with that sample's posterior scale
-        ``s(x_i)``, averaged in probability (deterministic).
+        ``s(x_i)``, averaged in probability (deterministic). A training
+        embedding equal to ``e(x)`` is left out of the average, so that a
+        training sample gets a leave-one-out score, comparable with those
+        of new samples, rather than the peak of its own term.
 
         Parameters
         ----------

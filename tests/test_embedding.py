@@ -68,6 +68,28 @@ def test_polar_likelihood_parts():
     assert d_rot.item() < d_z.item() and r_rot.item() == pytest.approx(r_z.item())
 
 
+def test_mixture_leaves_out_the_target_itself():
+    torch.manual_seed(0)
+    centres, logvar = torch.randn(5, 3, dtype=torch.float64), torch.randn(5, 3, dtype=torch.float64)
+    got = student_t.mixture_log_likelihood(centres, centres, logvar, 0.0, 5.0, leave_out_self=True)
+    for i in range(5):
+        others = [j for j in range(5) if j != i]
+        expected = student_t.mixture_log_likelihood(
+            centres[i : i + 1], centres[others], logvar[others], 0.0, 5.0
+        )
+        assert got[i].item() == pytest.approx(expected.item())
+    # New targets keep every centre; a single centre is never left out.
+    new = torch.randn(2, 3, dtype=torch.float64)
+    torch.testing.assert_close(
+        student_t.mixture_log_likelihood(new, centres, logvar, 0.0, 5.0, leave_out_self=True),
+        student_t.mixture_log_likelihood(new, centres, logvar, 0.0, 5.0),
+    )
+    one = student_t.mixture_log_likelihood(
+        centres[:1], centres[:1], logvar[:1], 0.0, 5.0, leave_out_self=True
+    )
+    assert torch.isfinite(one).all()
+
+
 def test_kl_standard_normal():
     mu = torch.tensor([[0.0, 0.0], [1.0, -2.0]])
     logvar = torch.tensor([[0.0, 0.0], [math.log(2.0), 0.0]])
@@ -212,6 +234,19 @@ def _effective_rank(E):
     s = np.linalg.svd(E - E.mean(0), compute_uv=False) ** 2
     p = s / s.sum()
     return float(np.exp(-(p * np.log(p + 1e-12)).sum()))
+
+
+def test_vje_threshold_holds_for_new_samples_of_the_training_class(digits):
+    # offset_ comes from leave-one-out training scores; with each training
+    # sample matching its own centre, held-out 0s were all flagged.
+    X, y = digits
+    zeros = X[y == 0]
+    train, held_out, others = zeros[::2], zeros[1::2], X[y != 0][:300]
+    est = VariationalJointEmbedding(contamination=0.05, **dict(SMALL, batch_size=32)).fit(train)
+    flagged_inliers = (est.predict(held_out) == -1).mean()
+    flagged_outliers = (est.predict(others) == -1).mean()
+    assert flagged_inliers < 0.25 and flagged_outliers > 0.4, (flagged_inliers, flagged_outliers)
+    assert (est.predict(train) == -1).mean() == pytest.approx(0.05, abs=0.02)
 
 
 def test_decorrelation_keeps_one_class_embeddings_from_collapsing(digits):

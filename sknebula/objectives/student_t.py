@@ -152,15 +152,21 @@ class VJELoss(torch.nn.Module):
         return with_decorrelation(terms, out["e_a"], out["e_b"], self.decorrelation)
 
 
-def mixture_log_likelihood(target, mu, logvar, radial_log_scale, df):
+def mixture_log_likelihood(target, mu, logvar, radial_log_scale, df, leave_out_self=False):
     """``log (1/M) sum_i p(target_n | z = mu_i)`` for every target, ``(n,)``.
 
     The polar Student-t likelihood of each target embedding (``(n, D)``)
     given each of ``M`` latent points ``mu_i`` with directional scales
     ``exp(logvar_i / 2)``, averaged in probability over ``i``: the
     likelihood of a new embedding under a reference set (in VJE the clean
-    training embeddings, with their posterior scales). Computed with matrix products,
-    so its memory is ``O(n M)``.
+    training embeddings, with their posterior scales). Computed with matrix
+    products, so its memory is ``O(n M)``.
+
+    With ``leave_out_self``, a centre equal to the target (squared distance
+    below ``1e-6`` of their mean squared norm) is left out of that target's
+    average, unless it is the only centre: a reference sample scored
+    against its own set then gets a leave-one-out score, on the scale of
+    new samples', instead of the peak of its own term.
     """
     dim = target.shape[1]
     u = F.normalize(target, dim=-1)
@@ -183,4 +189,13 @@ def mixture_log_likelihood(target, mu, logvar, radial_log_scale, df):
         - radial_scale
         - (df + 1) / 2.0 * torch.log1p((radial_res * torch.exp(-radial_scale)).pow(2) / df)
     )
-    return torch.logsumexp(directional + radial, dim=1) - math.log(len(mu))
+    terms = directional + radial
+    if not leave_out_self or len(mu) < 2:
+        return torch.logsumexp(terms, dim=1) - math.log(len(mu))
+    t_sq, m_sq = target.pow(2).sum(1, keepdim=True), mu.pow(2).sum(1)
+    distance = (t_sq + m_sq - 2.0 * target @ mu.T).clamp(min=0.0)
+    itself = distance <= 1e-6 * 0.5 * (t_sq + m_sq)
+    itself &= (~itself).any(dim=1, keepdim=True)  # never leave a row no centre
+    kept = (~itself).sum(1).to(terms.dtype)
+    terms = terms.masked_fill(itself, float("-inf"))
+    return torch.logsumexp(terms, dim=1) - torch.log(kept)
