@@ -175,11 +175,12 @@ def one_class(X, y, seeds, smoke):
                     VariationalJointEmbedding(**vje),
                     (-1, 8, 8),
                 ),
-                # Control: the same network left at its random initialisation.
+                # Ablation: the paper's objective, without the decorrelation term.
                 "VariationalJointEmbedding, decorrelation=0": (
                     VariationalJointEmbedding(**dict(vje, decorrelation=0.0)),
                     (-1, 8, 8),
                 ),
+                # Control: the same network left at its random initialisation.
                 "VariationalJointEmbedding, untrained": (
                     VariationalJointEmbedding(**dict(vje, max_epochs=1, lr=1e-12)),
                     (-1, 8, 8),

@@ -46,17 +46,15 @@ class _SiameseBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDeepEs
         encoder = build_encoder(
             self.encoder, X.shape[1:], tuple(self.hidden_dims), self.encoder_params
         )
+        kind = architecture(self.encoder)
         augmentation = make_augmentation(
-            self.augmentation,
-            X.shape[1:],
-            architecture(self.encoder).views,
-            getattr(encoder, "vocab_size", None),
+            self.augmentation, X.shape[1:], kind.views, getattr(encoder, "vocab_size", None)
         )
         module = module_cls(encoder, self.latent_dim)
         net = self._make_net(module, criterion, criterion_params, len(X))
         # A copy: torch must not share (or warn about) read-only user memory.
         X32 = np.array(X, dtype=np.float32)
-        neighbours = neighbour_table(X32, self.n_neighbors, architecture(self.encoder).neighbour_features)
+        neighbours = neighbour_table(X32, self.n_neighbors, kind.neighbour_features)
         self._fit_net(net, TwoViews(X32, augmentation, neighbours))
         self.net_ = net
         self._recalibrate_batch_norm(X32)

@@ -284,29 +284,6 @@ def test_backbone_representation(name, request, digit_split):
     np.testing.assert_array_equal(est.set_params(representation="head").transform(Xt), head)
 
 
-KIND_DATA = {
-    "conv2d": lambda rng: rng.rand(48, 8, 8),
-    "sequence": lambda rng: rng.randn(48, 12, 2),
-    "tokens": lambda rng: rng.randint(0, 5, (48, 10)).astype(float),
-    "pointcloud": lambda rng: rng.randn(48, 32, 3),
-    "conv3d": lambda rng: rng.rand(48, 6, 6, 6),
-}
-
-
-@pytest.mark.parametrize("Est", [VariationalSimSiam, VariationalJointEmbedding])
-@pytest.mark.parametrize("encoder", sorted(KIND_DATA))
-def test_every_data_kind_trains(Est, encoder):
-    X = KIND_DATA[encoder](np.random.RandomState(0))
-    X_before = X.copy()
-    params = {"vocab_size": 5} if encoder == "tokens" else None
-    est = Est(encoder=encoder, encoder_params=params, **dict(FAST, random_state=0)).fit(X)
-    np.testing.assert_array_equal(X, X_before)
-    Z = est.transform(X)
-    assert Z.shape == (len(X), FAST["latent_dim"]) and np.isfinite(Z).all() and Z.std(0).max() > 0
-    assert np.isfinite(est.score_samples(X)).all()
-    assert est.history_[-1, "train_loss"] < est.history_[0, "train_loss"]
-
-
 def test_contamination_auto(digit_split):
     X, *_ = digit_split
     est = VariationalJointEmbedding(contamination="auto", **FAST, random_state=0).fit(X[:200])

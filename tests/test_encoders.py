@@ -8,7 +8,12 @@ import torch
 from scipy.spatial.transform import Rotation
 from sklearn.base import clone
 
-from sknebula import NebulaAutoencoder, NebulaVariationalClusterer
+from sknebula import (
+    NebulaAutoencoder,
+    NebulaVariationalClusterer,
+    VariationalJointEmbedding,
+    VariationalSimSiam,
+)
 from sknebula._data import neighbour_table
 from sknebula.nn import (
     ARCHITECTURES,
@@ -104,6 +109,19 @@ def test_gradient_reaches_every_parameter(kind):
             continue
         assert p.grad is not None and torch.isfinite(p.grad).all(), name
         assert p.grad.abs().sum() > 0, name
+
+
+@pytest.mark.parametrize("Est", [VariationalSimSiam, VariationalJointEmbedding])
+def test_self_supervised_estimators_train_on_every_kind(kind, Est):
+    # No decoder here, and views chosen by the encoder (token ids stay ids).
+    encoder, X, params, _ = kind
+    X_before = X.copy()
+    est = Est(encoder=encoder, encoder_params=params, max_epochs=20, **TINY).fit(X)
+    np.testing.assert_array_equal(X, X_before)
+    Z = est.transform(X)
+    assert Z.shape == (len(X), TINY["latent_dim"]) and np.isfinite(Z).all() and Z.std(0).max() > 0
+    assert np.isfinite(est.score_samples(X)).all()
+    assert est.history_[-1, "train_loss"] < est.history_[0, "train_loss"]
 
 
 def test_short_fit_lowers_reconstruction_and_predicts(kind):
