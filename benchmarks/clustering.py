@@ -9,13 +9,18 @@ torch included) belongs to that fit alone. Labels are used only to score.
 """
 
 import argparse
+import importlib
+import importlib.util
+import json
 import multiprocessing as mp
 import resource
+import subprocess
 import time
+from pathlib import Path
 
 import numpy as np
 from sklearn.cluster import AgglomerativeClustering, KMeans
-from sklearn.datasets import load_digits, make_blobs
+from sklearn.datasets import load_digits, load_iris, make_blobs
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from sklearn.mixture import GaussianMixture
 from sklearn.preprocessing import StandardScaler
@@ -27,19 +32,22 @@ from ._common import markdown_table, mean_std, write_result
 
 
 # ---------------------------------------------------------------- datasets
+# Each loader returns (X, y, kind); the kind picks the encoder a user would
+# pick (see ENCODERS) and which peers apply (time-series peers on "series").
 def digits():
     X, y = load_digits(return_X_y=True)
-    return X / 16.0, y
+    return X / 16.0, y, "vector"
 
 
 def shifted_sequences(n_per_class=120, n_classes=10, length=48, random_state=0):
     """Ten smooth random templates, each sample shifted by up to +-16 steps, plus noise 0.3."""
     from sknebula.datasets import make_template_sequences
 
-    return make_template_sequences(
+    X, y = make_template_sequences(
         n_samples=n_per_class * n_classes, n_classes=n_classes, length=length, max_shift=16,
         random_state=random_state,
     )
+    return X, y, "series"
 
 
 def anisotropic_blobs(n_samples=1500, random_state=0):
@@ -48,63 +56,165 @@ def anisotropic_blobs(n_samples=1500, random_state=0):
     X, y = make_blobs(n_samples=n_samples, centers=5, n_features=10, cluster_std=2.0,
                       center_box=(-6, 6), random_state=random_state)
     X = X @ rng.normal(size=(10, 10))
-    return StandardScaler().fit_transform(X), y
+    return StandardScaler().fit_transform(X), y, "vector"
 
 
-DATASETS = {"digits": digits, "sequences": shifted_sequences, "aniso-blobs": anisotropic_blobs}
-# Methods that only apply to one kind of data.
-ONLY_ON = {"NebulaVariationalClusterer(encoder='sequence')": {"sequences"}}
+def iris():
+    X, y = load_iris(return_X_y=True)
+    return StandardScaler().fit_transform(X), y, "vector"
 
+
+def _aeon(name):
+    """A UCR/UEA set bundled inside aeon (no download): train and test pooled,
+    equal-length variant, every channel of every series z-normalised."""
+    def load():
+        from aeon.datasets import load_classification
+
+        X, y = load_classification(name, load_equal_length=True)
+        X = np.asarray(X, dtype=float)
+        std = X.std(axis=-1, keepdims=True)
+        X = (X - X.mean(axis=-1, keepdims=True)) / np.where(std > 0, std, 1.0)
+        X = X[:, 0] if X.shape[1] == 1 else X
+        return X, np.unique(y, return_inverse=True)[1], "series"
+    load.__doc__ = f"aeon's {name}"
+    return load
+
+
+def markov_tokens():
+    """Integer tokens from three Markov sources, 600 x 30, vocabulary 12."""
+    from sknebula.datasets import make_markov_sequences
+
+    X, y = make_markov_sequences(600, n_sources=3, length=30, vocab_size=12, random_state=0)
+    return X, y, "tokens"
+
+
+def point_clouds():
+    """Randomly rotated spheres, cubes, cylinders and tori, 300 clouds of 96 points."""
+    from sknebula.datasets import make_shapes_pointclouds
+
+    X, y = make_shapes_pointclouds(300, n_points=96, random_state=0)
+    return X, y, "pointcloud"
+
+
+DATASETS = {
+    "digits": digits,
+    "sequences": shifted_sequences,
+    "aniso-blobs": anisotropic_blobs,
+    "iris": iris,
+    "ArrowHead": _aeon("ArrowHead"),
+    "OSULeaf": _aeon("OSULeaf"),
+    "BasicMotions": _aeon("BasicMotions"),
+    "JapaneseVowels": _aeon("JapaneseVowels"),
+    "markov-tokens": markov_tokens,
+    "pointclouds": point_clouds,
+}
 
 # ----------------------------------------------------------------- methods
-def _nvc(n_clusters, seed, smoke):
-    params = dict(max_epochs=4, hidden_dims=(32,)) if smoke else {}
-    return NebulaVariationalClusterer(n_anchors=n_clusters, random_state=seed, **params)
+def encoder_for(kind, X):
+    """The encoder a user picks for a data kind (sknebula's data kinds guide)."""
+    if kind == "series":
+        return dict(encoder="sequence")
+    if kind == "tokens":
+        return dict(encoder="tokens", encoder_params={"vocab_size": int(X.max()) + 1})
+    if kind == "pointcloud":
+        return dict(encoder="pointcloud", encoder_params={"rotation_invariant": True})
+    return dict(encoder="mlp")
 
 
-def _nvc_sequence(n_clusters, seed, smoke):
-    # Convolution channels, not MLP widths: (256, 256) channels would be slow.
-    params = dict(max_epochs=4, hidden_dims=(8,)) if smoke else dict(hidden_dims=(32, 64))
-    return NebulaVariationalClusterer(n_anchors=n_clusters, encoder="sequence", random_state=seed,
-                                      **params)
+def _nvc(X, kind, n_clusters, seed, smoke):
+    params = dict(max_epochs=4) if smoke else {}
+    return NebulaVariationalClusterer(
+        n_anchors=n_clusters, random_state=seed, **encoder_for(kind, X), **params
+    )
+
+
+def _flat(make):
+    """A vector method applied to the flattened samples."""
+    class Flat:
+        def __init__(self, *args):
+            self.model = make(*args)
+
+        def fit_predict(self, X):
+            return self.model.fit_predict(X.reshape(len(X), -1))
+    return lambda X, kind, k, seed, smoke: Flat(k, seed)
+
+
+def _umap_gmm(k, seed):
+    import umap
+    from sklearn.pipeline import make_pipeline
+
+    class UmapGmm:
+        def fit_predict(self, X):
+            pipe = make_pipeline(umap.UMAP(n_components=10, random_state=seed),
+                                 GaussianMixture(k, n_init=3, random_state=seed))
+            return pipe.fit(X).predict(X)
+    return UmapGmm()
+
+
+def _series(name):
+    """A tslearn peer on (n, L, C) series; tslearn's layout is channels last."""
+    def make(X, kind, k, seed, smoke):
+        from tslearn import clustering
+
+        if name == "KShape":
+            model = clustering.KShape(n_clusters=k, n_init=3, random_state=seed)
+        else:
+            model = clustering.TimeSeriesKMeans(n_clusters=k, metric="dtw", n_init=3,
+                                                max_iter=10 if smoke else 50, random_state=seed)
+
+        class ChannelsLast:
+            def fit_predict(self, X):
+                X = X[:, :, None] if X.ndim == 2 else X.transpose(0, 2, 1)
+                return model.fit_predict(X)
+        return ChannelsLast()
+    return make
 
 
 def _clustpy(name):
-    def make(n_clusters, seed, smoke):
+    def make(X, kind, k, seed, smoke):
         import clustpy.deep as deep
 
-        return getattr(deep, name)(n_clusters=n_clusters, random_state=seed)
+        return _flat(lambda k, seed: getattr(deep, name)(n_clusters=k, random_state=seed))(
+            X, kind, k, seed, smoke)
     return make
 
 
 METHODS = {
     "NebulaVariationalClusterer": _nvc,
-    "NebulaVariationalClusterer(encoder='sequence')": _nvc_sequence,
-    "KMeans": lambda k, seed, smoke: KMeans(n_clusters=k, n_init=10, random_state=seed),
-    "GaussianMixture": lambda k, seed, smoke: GaussianMixture(k, n_init=3, random_state=seed),
-    "Agglomerative(ward)": lambda k, seed, smoke: AgglomerativeClustering(n_clusters=k),
+    "KMeans": _flat(lambda k, seed: KMeans(n_clusters=k, n_init=10, random_state=seed)),
+    "GaussianMixture": _flat(
+        lambda k, seed: GaussianMixture(k, covariance_type="diag", n_init=3, random_state=seed)),
+    "Agglomerative(ward)": _flat(lambda k, seed: AgglomerativeClustering(n_clusters=k)),
+    "UMAP+GaussianMixture": _flat(_umap_gmm),
+    "tslearn KShape": _series("KShape"),
+    "tslearn DTW-KMeans": _series("DTW"),
     "ClustPy DEC": _clustpy("DEC"),
     "ClustPy IDEC": _clustpy("IDEC"),
     "ClustPy VaDE": _clustpy("VaDE"),
 }
+# Methods that only apply to one kind of data.
+ONLY_ON = {"tslearn KShape": {"series"}, "tslearn DTW-KMeans": {"series"}}
 
 
 def _run_one(dataset, method, seed, smoke, threads):
     import torch
 
     torch.set_num_threads(threads)
-    X, y = DATASETS[dataset]()
+    X, y, kind = DATASETS[dataset]()
     if smoke:
         X, y = X[:200], y[:200]
-    model = METHODS[method](len(np.unique(y)), seed, smoke)
+    k = len(np.unique(y))
+    model = METHODS[method](X, kind, k, seed, smoke)
     start = time.perf_counter()
-    labels = model.fit_predict(X)
+    labels = np.asarray(model.fit_predict(X))
     seconds = time.perf_counter() - start
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return dict(
         acc=clustering_accuracy(y, labels),
         nmi=normalized_mutual_info_score(y, labels),
         ari=adjusted_rand_score(y, labels),
+        used=len(np.unique(labels)),
+        asked=k,
         seconds=seconds,
         peak_mb=peak_mb,
     )
@@ -115,51 +225,85 @@ def _in_fresh_process(*args):
         return pool.apply(_run_one, args)
 
 
-def clustpy_available():
-    try:
-        import clustpy.deep  # noqa: F401
-    except ImportError:
-        return False
+# ClustPy imports torchvision, whose registry wheels fail beside the CPU torch
+# build; its rows run in their own venv (`make bench-env`), one fit per call.
+BENCH_PYTHON = Path(__file__).resolve().parent.parent / ".venv-bench" / "bin" / "python"
+
+
+def _in_bench_env(dataset, method, seed, smoke, threads):
+    cmd = [str(BENCH_PYTHON), "-m", "benchmarks.clustering", "--one",
+           json.dumps([dataset, method, seed, smoke, threads])]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True,
+                         cwd=BENCH_PYTHON.parent.parent.parent).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def _available(method):
+    """Whether a method can run here: its package is installed (ClustPy may
+    live in the benchmark venv instead)."""
+    needs = {"UMAP": "umap", "tslearn": "tslearn", "ClustPy": "clustpy.deep"}
+    for prefix, module in needs.items():
+        if method.startswith(prefix):
+            try:
+                importlib.import_module(module)
+            except ImportError:
+                return prefix == "ClustPy" and BENCH_PYTHON.exists()
     return True
+
+
+def _runner(method, smoke):
+    if method.startswith("ClustPy") and importlib.util.find_spec("clustpy") is None:
+        return _in_bench_env
+    return _run_one if smoke else _in_fresh_process
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="tiny run for the test suite")
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=2, help="torch threads per fit")
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--threads", type=int, nargs="+", default=[2],
+                        help="torch thread counts; each gets its own rows")
     parser.add_argument("--datasets", nargs="*", default=list(DATASETS))
     parser.add_argument("--methods", nargs="*", default=list(METHODS))
+    parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.one:  # one fit in this interpreter, for _in_bench_env
+        print(json.dumps(_run_one(*json.loads(args.one))))
+        return None
 
-    methods = list(args.methods)
-    if not clustpy_available():
-        skipped = [m for m in methods if m.startswith("ClustPy")]
-        methods = [m for m in methods if not m.startswith("ClustPy")]
-        if skipped:
-            print("ClustPy is not installed (pip install 'sknebula[bench]'): skipping "
-                  + ", ".join(skipped))
+    methods = [m for m in args.methods if _available(m)]
+    skipped = [m for m in args.methods if m not in methods]
+    if skipped:
+        print("Not installed (pip install 'sknebula[bench]', or `make bench-env` for ClustPy): "
+              "skipping " + ", ".join(skipped))
     seeds = range(1 if args.smoke else args.seeds)
     datasets = args.datasets[:1] if args.smoke else args.datasets
-    run = _run_one if args.smoke else _in_fresh_process
 
     rows = []
     for dataset in datasets:
+        kind = DATASETS[dataset]()[2]
         for method in methods:
-            if dataset not in ONLY_ON.get(method, {dataset}):
+            if kind not in ONLY_ON.get(method, {kind}):
                 continue
-            runs = [run(dataset, method, seed, args.smoke, args.threads) for seed in seeds]
-            col = {k: [r[k] for r in runs] for k in runs[0]}
-            rows.append([
-                dataset, method, mean_std(col["acc"]), mean_std(col["nmi"]), mean_std(col["ari"]),
-                f"{np.median(col['seconds']):.1f}", f"{max(col['peak_mb']):.0f}",
-            ])
-            print(" | ".join(rows[-1]), flush=True)
+            for threads in args.threads:
+                run = _runner(method, args.smoke)
+                runs = [run(dataset, method, seed, args.smoke, threads) for seed in seeds]
+                col = {k: [r[k] for r in runs] for k in runs[0]}
+                rows.append([
+                    dataset, method, threads, mean_std(col["acc"]), f"{min(col['acc']):.3f}",
+                    " ".join(f"{a:.3f}" for a in col["acc"]), mean_std(col["nmi"]),
+                    f"{min(col['nmi']):.3f}", mean_std(col["ari"]),
+                    f"{min(col['used'])}/{runs[0]['asked']}",
+                    f"{np.median(col['seconds']):.1f}", f"{max(col['peak_mb']):.0f}",
+                ])
+                print(" | ".join(str(c) for c in rows[-1]), flush=True)
     table = markdown_table(
-        ["dataset", "method", "ACC", "NMI", "ARI", "fit s (median)", "peak RSS MB"], rows
+        ["dataset", "method", "threads", "ACC", "worst ACC", "ACC per seed", "NMI", "worst NMI",
+         "ARI", "clusters used (fewest) / asked", "fit s (median)", "peak RSS MB"], rows
     )
-    body = (f"{len(seeds)} seed(s) per cell, mean ± std over seeds; "
-            f"{args.threads} torch thread(s) per fit.\n\n{table}")
+    body = (f"{len(seeds)} seed(s) per cell, mean ± std over seeds, the worst seed beside it; "
+            "every method at its defaults (sknebula: the encoder of the data kind).\n\n"
+            f"{table}")
     write_result("clustering", "Clustering quality and speed", body, smoke=args.smoke)
     return rows
 

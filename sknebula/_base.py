@@ -20,7 +20,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._callbacks import DivergenceGuard, TermAverager
 from ._data import batch_loader
 from ._net import NebulaNet, batched_apply
-from .nn import ARCHITECTURES, default_reconstruction
+from .nn import ARCHITECTURES, architecture, default_reconstruction
 
 
 def _hidden_dims_ok(hidden_dims):
@@ -34,7 +34,7 @@ class BaseDeepEstimator(BaseEstimator):
         "latent_dim": [Interval(Integral, 1, None, closed="left")],
         "encoder": [StrOptions(set(ARCHITECTURES)), type],
         "encoder_params": [dict, None],
-        "hidden_dims": [tuple, list],
+        "hidden_dims": [StrOptions({"auto"}), tuple, list],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
@@ -72,11 +72,19 @@ class BaseDeepEstimator(BaseEstimator):
         return X
 
     def _check_hyper_parameters(self):
-        if not _hidden_dims_ok(self.hidden_dims):
+        if self.hidden_dims != "auto" and not _hidden_dims_ok(self.hidden_dims):
             raise ValueError(
-                f"hidden_dims must be a sequence of positive ints, got {self.hidden_dims!r}."
+                f"hidden_dims must be a sequence of positive ints or 'auto', got "
+                f"{self.hidden_dims!r}."
             )
         self._device()  # fails early on an unknown device string
+
+    def _hidden_dims(self):
+        """``hidden_dims`` as a tuple; "auto" takes the architecture's own
+        (widths for the MLP, channels for the convolutions)."""
+        if isinstance(self.hidden_dims, str):
+            return tuple(architecture(self.encoder).hidden_dims)
+        return tuple(self.hidden_dims)
 
     def _reconstruction(self, target):
         """The reconstruction likelihood for ``target``.

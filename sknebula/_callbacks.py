@@ -10,12 +10,61 @@ from sklearn.cluster import KMeans
 from ._net import batched_apply
 
 
+def latent_means(net, X):
+    """Posterior means of X under the net's module, float64 numpy."""
+    return batched_apply(net.module_, X, lambda m, x: m.encode(x)[0], net.device, 1024)
+
+
+def relocate_starving_anchors(mu, anchors, min_count, random_state):
+    """Move every anchor that owns fewer than ``min_count`` latents into the
+    most populous cluster, as k-means relocates its empty clusters.
+
+    The largest cluster is split in two by 2-means on its members' latents:
+    its anchor moves to one centre, the starving anchor to the other, so
+    both then own a part of it. Repeated for each starving anchor (fewest
+    owners first).
+
+    Parameters
+    ----------
+    mu : ndarray of shape (n_samples, latent_dim)
+        Latent means.
+    anchors : ndarray of shape (n_anchors, latent_dim)
+        Current anchors (not modified).
+    min_count : int
+        Anchors owning fewer latents than this are relocated.
+    random_state : int
+        Seed of the 2-means splits.
+
+    Returns
+    -------
+    anchors : ndarray of shape (n_anchors, latent_dim)
+        The new anchors.
+    moved : list of int
+        Every anchor that was moved (starving ones and the split owners).
+    """
+    anchors = np.array(anchors, dtype=np.float64)
+    moved = []
+    for _ in range(len(anchors)):
+        nearest = ((mu[:, None] - anchors[None]) ** 2).sum(-1).argmin(1)
+        counts = np.bincount(nearest, minlength=len(anchors))
+        starving = [k for k in np.argsort(counts, kind="stable") if counts[k] < min_count]
+        starving = [k for k in starving if k not in moved]
+        if not starving:
+            break
+        largest = int(counts.argmax())
+        members = mu[nearest == largest]
+        if len(np.unique(members, axis=0)) < 2:
+            break  # nothing left to split
+        split = KMeans(n_clusters=2, n_init=3, random_state=random_state).fit(members)
+        anchors[largest], anchors[starving[0]] = split.cluster_centers_
+        moved += [largest, int(starving[0])]
+    return anchors, sorted(set(moved))
+
+
 def init_anchors_from_data(net, X, random_state):
     """Place the anchors at the k-means++ centres of the latent means of X."""
     module = net.module_
-    mu = batched_apply(
-        module, X, lambda m, x: m.encode(x)[0], net.device, 1024
-    )
+    mu = latent_means(net, X)
     n_anchors = module.anchors.shape[0]
     km = KMeans(n_clusters=n_anchors, n_init=3, random_state=random_state).fit(mu)
     with torch.no_grad():
@@ -49,6 +98,73 @@ class AnchorInitializer(Callback):
 
     def on_train_end(self, net, **kwargs):
         # Do not keep (and pickle) a reference to the training data.
+        self._X = None
+
+
+def set_anchors(net, anchors, moved=()):
+    """Write ``anchors`` into the module; the optimiser's momentum of every
+    ``moved`` anchor is cleared, so it does not drag the anchor back."""
+    module = net.module_
+    with torch.no_grad():
+        module.anchors.copy_(torch.as_tensor(anchors, dtype=module.anchors.dtype))
+    state = net.optimizer_.state.get(module.anchors, {}) if hasattr(net, "optimizer_") else {}
+    for name in ("exp_avg", "momentum_buffer"):
+        if name in state:
+            state[name][list(moved)] = 0.0
+
+
+class AnchorReseeder(Callback):
+    """Re-seed starving anchors during the nebula phase.
+
+    After every epoch once the anchors exist (but the last ``settle_epochs``,
+    which let the moved anchors settle), an anchor whose share of the
+    training latents falls below ``min_share`` of the fair share ``1/K``
+    takes half of the largest cluster
+    (:func:`relocate_starving_anchors`). Without it an anchor that loses its
+    samples stays dead: nothing in the objective pulls it back.
+
+    Parameters
+    ----------
+    min_share : float
+        Fraction of the fair share ``n / K`` below which an anchor starves.
+    settle_epochs : int
+        Final epochs without re-seeding.
+    random_state : int
+        Seed of the splits and of the latent subsample.
+    max_samples : int, default=10000
+        Latents are computed on at most this many training samples.
+    """
+
+    def __init__(self, min_share, settle_epochs, random_state, max_samples=10000):
+        self.min_share = min_share
+        self.settle_epochs = settle_epochs
+        self.random_state = random_state
+        self.max_samples = max_samples
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        data = X.X
+        if len(data) > self.max_samples:
+            rows = np.random.RandomState(self.random_state).choice(
+                len(data), self.max_samples, replace=False
+            )
+            data = data[np.sort(rows)]
+        self._X = data
+        self.n_reseeded_ = 0
+
+    def on_epoch_end(self, net, **kwargs):
+        if not bool(net.module_.anchors_ready) or len(net.history) > net.max_epochs - self.settle_epochs:
+            return
+        anchors = net.module_.anchors.detach().cpu().double().numpy()
+        min_count = self.min_share * len(self._X) / len(anchors)
+        new, moved = relocate_starving_anchors(
+            latent_means(net, self._X), anchors, min_count, self.random_state
+        )
+        net.history.record("reseeded", len(moved) // 2)
+        if moved:
+            self.n_reseeded_ += len(moved) // 2
+            set_anchors(net, new, moved)
+
+    def on_train_end(self, net, **kwargs):
         self._X = None
 
 

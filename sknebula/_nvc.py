@@ -1,5 +1,6 @@
 """Nebula Variational Coding training shared by the clusterer and the autoencoder."""
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -9,11 +10,27 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._base import BaseDeepEstimator
-from ._callbacks import AnchorInitializer, init_anchors_from_data
+from ._callbacks import (
+    AnchorInitializer,
+    AnchorReseeder,
+    init_anchors_from_data,
+    latent_means,
+    relocate_starving_anchors,
+    set_anchors,
+)
 from ._data import NeighbourPairs, neighbour_table
 from .nn import NebulaVAE, architecture, build_encoder_decoder
 from .objectives.nebula import NebulaLoss, kl_to_anchors
 from .objectives.reconstruction import RECONSTRUCTIONS, decoder_mean, reconstruction_nll
+
+
+# The reconstruction weighs in training as if the data had this many
+# features, whatever its width (see NebulaLoss); the ELBO (score) keeps the
+# full likelihood.
+REFERENCE_FEATURES = 64
+# An anchor owning less than this fraction of its fair share n / K of the
+# training samples is re-seeded during training (AnchorReseeder).
+STARVING_SHARE = 0.1
 
 
 class NebulaBase(BaseDeepEstimator):
@@ -72,12 +89,17 @@ class NebulaBase(BaseDeepEstimator):
             X.shape[1:],
             target.shape[1:],
             self.latent_dim,
-            tuple(self.hidden_dims),
+            self._hidden_dims(),
             self.encoder_params,
         )
         module = NebulaVAE(encoder, decoder, self.latent_dim, self.n_anchors)
+        if reconstruction == "gaussian":
+            module.loc.fill_(float(target.mean()))
+            module.scale.fill_(float(target.std()) or 1.0)
+        n_target_features = int(np.prod(target.shape[1:]))
         criterion_params = dict(
             reconstruction=reconstruction,
+            reconstruction_weight=REFERENCE_FEATURES / n_target_features,
             beta=self.beta,
             metric_weight=self.metric_weight,
             margin=self.margin,
@@ -90,7 +112,17 @@ class NebulaBase(BaseDeepEstimator):
             NebulaLoss,
             criterion_params,
             len(X),
-            callbacks=[("anchors", AnchorInitializer(warmup, seed))],
+            callbacks=[
+                ("anchors", AnchorInitializer(warmup, seed)),
+                (
+                    "reseed",
+                    AnchorReseeder(
+                        STARVING_SHARE,
+                        settle_epochs=max(1, (self.max_epochs - warmup) // 10),
+                        random_state=seed,
+                    ),
+                ),
+            ],
         )
         X32 = np.asarray(X, dtype=np.float32)
         data = NeighbourPairs(X32, np.asarray(target, dtype=np.float32), self._neighbours(X32))
@@ -98,11 +130,32 @@ class NebulaBase(BaseDeepEstimator):
         if not bool(net.module_.anchors_ready):
             # Training was interrupted during the warm-up.
             init_anchors_from_data(net, X32, seed)
+        self._revive_dead_anchors(net, X32, seed)
 
         self.net_ = net
         self.reconstruction_ = reconstruction
         self.anchors_ = net.module_.anchors.detach().cpu().double().numpy()
         return seed
+
+    def _revive_dead_anchors(self, net, X, seed):
+        """Give every anchor that owns no training sample half of the largest
+        cluster; warn if some still own none (fewer distinct latents than
+        anchors)."""
+        mu = latent_means(net, X)
+        anchors = net.module_.anchors.detach().cpu().double().numpy()
+        new, moved = relocate_starving_anchors(mu, anchors, 1, seed)
+        if moved:
+            set_anchors(net, new, moved)
+        counts = np.bincount(
+            ((mu[:, None] - new[None]) ** 2).sum(-1).argmin(1), minlength=len(new)
+        )
+        if (counts == 0).any():
+            warnings.warn(
+                f"{int((counts == 0).sum())} of n_anchors={len(new)} anchors own no "
+                "training sample: the data has too few distinct samples (or the "
+                "encoder maps them onto too few points) for that many anchors.",
+                UserWarning,
+            )
 
     # -------------------------------------------------------------- inference
     def _latent_means(self, X):
@@ -119,7 +172,7 @@ class NebulaBase(BaseDeepEstimator):
 
     def _decode(self, Z):
         return self._apply(
-            Z, lambda m, z: decoder_mean(self.reconstruction_, m.decoder(z))
+            Z, lambda m, z: decoder_mean(self.reconstruction_, m.decode(z))
         )
 
     def _nll_and_kl(self, X, target):
@@ -136,7 +189,7 @@ class NebulaBase(BaseDeepEstimator):
             x = batch[:, :split].reshape(-1, *x_shape)
             t = batch[:, split:].reshape(-1, *t_shape)
             mu, logvar = m.encode(x)
-            nll = reconstruction_nll(self.reconstruction_, m.decoder(mu), t)
+            nll = reconstruction_nll(self.reconstruction_, m.decode(mu), t, m.scale)
             return nll, kl_to_anchors(mu, logvar, m.anchors)
 
         return self._apply(joined, terms)

@@ -123,7 +123,7 @@ class NebulaAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Nebul
         latent_dim=10,
         encoder="mlp",
         encoder_params=None,
-        hidden_dims=(256, 256),
+        hidden_dims="auto",
         beta=1.0,
         metric_weight=1.0,
         margin=1.0,

@@ -174,7 +174,7 @@ class NebulaVariationalClusterer(
         latent_dim=10,
         encoder="mlp",
         encoder_params=None,
-        hidden_dims=(256, 256),
+        hidden_dims="auto",
         beta=1.0,
         metric_weight=1.0,
         margin=1.0,

@@ -93,6 +93,7 @@ class _Module(torch.nn.Module):
         super().__init__()
         self.anchors = torch.nn.Parameter(anchors)
         self.register_buffer("anchors_ready", torch.tensor(ready))
+        self.register_buffer("scale", torch.tensor(1.0))
 
 
 def _outputs(requires_grad=True):
@@ -134,3 +135,21 @@ def test_warmup_without_partner_is_reconstruction_only():
     terms = NebulaLoss()(out, target, module)
     assert set(terms) == {"reconstruction", "loss"}
     assert terms["loss"] == terms["reconstruction"]
+
+
+def test_gaussian_nll_is_invariant_to_the_data_units_up_to_a_constant():
+    g = torch.Generator().manual_seed(0)
+    mean, target = torch.randn(8, 5, generator=g), torch.randn(8, 5, generator=g)
+    unit = gaussian_nll(mean, target)
+    scaled = gaussian_nll(1000 * mean, 1000 * target, 1000.0)
+    torch.testing.assert_close(scaled - unit, torch.full((8,), 5 * math.log(1000.0)))
+
+
+def test_reconstruction_weight_scales_the_reconstruction_in_the_loss_only():
+    module = _Module(torch.zeros(3, 2), False)
+    out, target = _outputs()
+    del out["partner_mu"]
+    full = NebulaLoss(reconstruction="gaussian")(out, target, module)
+    half = NebulaLoss(reconstruction="gaussian", reconstruction_weight=0.5)(out, target, module)
+    assert half["reconstruction"] == full["reconstruction"]  # history keeps nats
+    assert half["loss"] == pytest.approx(0.5 * full["loss"].item())

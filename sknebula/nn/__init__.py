@@ -29,7 +29,13 @@ from .conv2d import Conv2dDecoder, Conv2dEncoder
 from .conv3d import Conv3dDecoder, Conv3dEncoder
 from .mlp import MLPDecoder, MLPEncoder
 from .pointcloud import PointCloudDecoder, PointNetEncoder, shape_distribution
-from .sequence import SequenceDecoder, SequenceEncoder, TokenDecoder, TokenEncoder
+from .sequence import (
+    SequenceDecoder,
+    SequenceEncoder,
+    TokenDecoder,
+    TokenEncoder,
+    series_descriptor,
+)
 from .vae import NebulaVAE
 
 
@@ -49,20 +55,38 @@ class Architecture(NamedTuple):
     # (a key of sknebula.augment.make_augmentation); None picks by the sample
     # shape: images for (H, W) and (C, H, W), vectors otherwise.
     views: str | None = None
+    # What hidden_dims="auto" gives: widths for the MLP, channels for the
+    # convolutions. One estimator-wide default cannot serve both: 256-channel
+    # 1-d or 3-d convolutions are slow and, on small sets, worse.
+    hidden_dims: tuple = (256, 256)
 
 
 ARCHITECTURES = {
     "mlp": Architecture(MLPEncoder, MLPDecoder),
-    "conv2d": Architecture(Conv2dEncoder, Conv2dDecoder, views="image"),
-    "sequence": Architecture(SequenceEncoder, SequenceDecoder, views="vector"),
+    "conv2d": Architecture(Conv2dEncoder, Conv2dDecoder, views="image", hidden_dims=(32, 64)),
+    # Partners may differ by a time shift: raw shape beside the spectrum.
+    "sequence": Architecture(
+        SequenceEncoder, SequenceDecoder, None, series_descriptor, views="vector",
+        hidden_dims=(32, 64),
+    ),
     "tokens": Architecture(
-        TokenEncoder, TokenDecoder, "categorical", has_neighbours=False, views="tokens"
+        TokenEncoder,
+        TokenDecoder,
+        "categorical",
+        has_neighbours=False,
+        views="tokens",
+        hidden_dims=(32, 64),
     ),
     # Flattened coordinates of unordered, rotated clouds are noise.
     "pointcloud": Architecture(
-        PointNetEncoder, PointCloudDecoder, "chamfer", shape_distribution, views="vector"
+        PointNetEncoder,
+        PointCloudDecoder,
+        "chamfer",
+        shape_distribution,
+        views="vector",
+        hidden_dims=(64, 128, 256),
     ),
-    "conv3d": Architecture(Conv3dEncoder, Conv3dDecoder, views="vector"),
+    "conv3d": Architecture(Conv3dEncoder, Conv3dDecoder, views="vector", hidden_dims=(16, 32)),
 }
 
 

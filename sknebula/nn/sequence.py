@@ -5,9 +5,52 @@ embedded first; their decoder returns logits over the vocabulary at every
 position, read by the categorical reconstruction likelihood.
 """
 
+import numpy as np
 from torch import nn
 
 from .conv2d import ConvDecoder, ConvEncoder
+
+
+def _unit_mean_norm(F):
+    norm = np.linalg.norm(F, axis=1).mean()
+    return F / norm if norm > 0 else F
+
+
+def series_descriptor(X):
+    """Features whose Euclidean neighbours are similar real-valued series.
+
+    The flattened series (aligned shape) beside the magnitude of its Fourier
+    spectrum per channel (invariant to circular shifts, so it finds partners
+    that differ by a time shift, as DTW and k-Shape do), each part scaled to
+    a mean row norm of one so that they weigh alike.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, L) or (n_samples, C, L)
+        Real-valued series.
+
+    Returns
+    -------
+    features : ndarray of shape (n_samples, C * L + C * (L // 2 + 1))
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknebula.nn.sequence import series_descriptor
+    >>> t = np.linspace(0, 4 * np.pi, 64, endpoint=False)
+    >>> X = np.stack([np.sin(t), np.roll(np.sin(t), 8), np.sign(np.sin(t))])
+    >>> F = series_descriptor(X)
+    >>> F.shape
+    (3, 97)
+    >>> spectrum = F[:, 64:]
+    >>> bool(np.allclose(spectrum[0], spectrum[1]))  # the shift is invisible
+    True
+    """
+    X = np.asarray(X, dtype=np.float64)
+    X = X[:, None] if X.ndim == 2 else X
+    flat = X.reshape(len(X), -1)
+    spectrum = np.abs(np.fft.rfft(X, axis=-1)).reshape(len(X), -1)
+    return np.hstack([_unit_mean_norm(flat), _unit_mean_norm(spectrum)])
 
 
 class SequenceEncoder(ConvEncoder):

@@ -35,12 +35,22 @@ class NebulaVAE(nn.Module):
         # Set by the anchor-initialising callback once the warm-up is over;
         # a buffer so it travels with state_dict and pickles.
         self.register_buffer("anchors_ready", torch.tensor(False))
+        # Location and scale of real-valued data (set by the estimators for
+        # Gaussian reconstruction): the networks see standardised values and
+        # the likelihood's standard deviation is the data's, so the balance
+        # of the objective does not depend on the units of the data.
+        self.register_buffer("loc", torch.tensor(0.0))
+        self.register_buffer("scale", torch.tensor(1.0))
 
     def encode(self, x):
-        h = self.encoder(x)
+        h = self.encoder((x - self.loc) / self.scale)
         # Soft bounds on the log-variance keep exp() finite early in training.
         logvar = 10.0 * torch.tanh(self.logvar_head(h) / 10.0)
         return self.mu_head(h), logvar
+
+    def decode(self, z):
+        """Decoder output in data units (logits where the likelihood has them)."""
+        return self.decoder(z) * self.scale + self.loc
 
     def forward(self, x, partner=None):
         mu, logvar = self.encode(x)
@@ -48,7 +58,7 @@ class NebulaVAE(nn.Module):
             z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
         else:
             z = mu
-        out = {"mu": mu, "logvar": logvar, "z": z, "recon": self.decoder(z)}
+        out = {"mu": mu, "logvar": logvar, "z": z, "recon": self.decode(z)}
         if partner is not None:
             out["partner_mu"] = self.encode(partner)[0]
         return out

@@ -84,7 +84,11 @@ class NebulaLoss(torch.nn.Module):
                + consistency_weight * (-log sum_k p_k(x) p_k(x'))
                + balance_weight * (log K + sum_k pbar_k log pbar_k)
 
-    where ``p_k(x)`` are the anchor responsibilities, ``r = stopgrad(p)``,
+    where ``rec`` is the reconstruction negative log-likelihood times
+    ``reconstruction_weight`` (the estimators pass 64 / n_features: the
+    reconstruction weighs as much as 64 features' worth, whatever the input
+    width, so its balance with the latent terms does not move with it),
+    ``p_k(x)`` are the anchor responsibilities, ``r = stopgrad(p)``,
     ``c(x')`` the neighbour's nearest anchor (the pseudo-label), ``a_n`` the
     nearest other anchor and ``pbar`` the batch-mean of ``p``. Without a
     neighbour the warm-up is reconstruction alone and, afterwards, the
@@ -101,9 +105,11 @@ class NebulaLoss(torch.nn.Module):
         contrastive_weight=10.0,
         consistency_weight=1.0,
         balance_weight=5.0,
+        reconstruction_weight=1.0,
     ):
         super().__init__()
         self.reconstruction = reconstruction
+        self.reconstruction_weight = reconstruction_weight
         self.beta = beta
         self.metric_weight = metric_weight
         self.margin = margin
@@ -116,11 +122,12 @@ class NebulaLoss(torch.nn.Module):
         partner_mu = out.get("partner_mu", mu)
         terms = {
             "reconstruction": reconstruction_nll(
-                self.reconstruction, out["recon"], target
+                self.reconstruction, out["recon"], target, module.scale
             ).mean()
         }
+        rec = self.reconstruction_weight * terms["reconstruction"]
         if not bool(module.anchors_ready):
-            terms["loss"] = terms["reconstruction"]
+            terms["loss"] = rec
             if "partner_mu" in out:
                 # Without a partner the positive would be the sample itself,
                 # and InfoNCE would only spread the batch apart.
@@ -139,7 +146,7 @@ class NebulaLoss(torch.nn.Module):
         terms["consistency"] = assignment_consistency(log_p, log_q).mean()
         terms["balance"] = assignment_balance(log_p)
         terms["loss"] = (
-            terms["reconstruction"]
+            rec
             + self.beta * terms["kl"]
             + self.metric_weight * terms["metric"]
             + self.consistency_weight * terms["consistency"]

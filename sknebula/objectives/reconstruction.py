@@ -18,10 +18,12 @@ def bernoulli_nll(logits, target):
     return nll.flatten(1).sum(1)
 
 
-def gaussian_nll(mean, target):
-    """Unit-variance Gaussian likelihood, for standardised real data."""
-    sq = (mean - target).pow(2).flatten(1)
-    return 0.5 * sq.sum(1) + 0.5 * sq.shape[1] * math.log(2 * math.pi)
+def gaussian_nll(mean, target, scale=1.0):
+    """Gaussian likelihood with standard deviation ``scale`` (a float or a
+    0-d tensor), for real data; unit variance suits standardised data."""
+    scale = torch.as_tensor(scale, dtype=mean.dtype, device=mean.device)
+    sq = ((mean - target) / scale).pow(2).flatten(1)
+    return 0.5 * sq.sum(1) + sq.shape[1] * (scale.log() + 0.5 * math.log(2 * math.pi))
 
 
 def categorical_nll(logits, target):
@@ -100,8 +102,11 @@ _MEANS = {
 }
 
 
-def reconstruction_nll(kind, output, target):
-    """Dispatch to the negative log-likelihood named ``kind``."""
+def reconstruction_nll(kind, output, target, scale=1.0):
+    """Dispatch to the negative log-likelihood named ``kind``; ``scale`` is
+    the Gaussian's standard deviation (ignored by the other likelihoods)."""
+    if kind == "gaussian":
+        return gaussian_nll(output, target, scale)
     return RECONSTRUCTIONS[kind](output, target)
 
 
