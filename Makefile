@@ -6,7 +6,7 @@ PYTHON ?= python3
 TORCH_SPEC ?= torch==2.13.0
 EXTRAS ?= test
 
-.PHONY: install demo test docs
+.PHONY: install demo test docs bench-env
 
 install:
 	$(PYTHON) -m pip install -q "$(TORCH_SPEC)"
@@ -21,3 +21,13 @@ test: install
 docs:
 	$(MAKE) install EXTRAS=docs
 	bash docs/build.sh
+
+# The benchmark's ClustPy rows (DEC / IDEC / VaDE) need torchvision, whose
+# registry wheels fail beside the CPU torch build; they run in their own venv
+# with the registry's default torch build (several GB, runs on CPU), which
+# `python -m benchmarks.clustering` finds at .venv-bench and calls per fit.
+BENCH_TORCH ?= torch==2.14.1 torchvision==0.29.1
+bench-env:
+	$(PYTHON) -m venv .venv-bench
+	.venv-bench/bin/python -m pip install -q $(BENCH_TORCH)
+	.venv-bench/bin/python -m pip install -q -e ".[bench]" aeon umap-learn tslearn

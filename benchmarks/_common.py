@@ -32,13 +32,13 @@ def markdown_table(header, rows):
     return "\n".join(lines)
 
 
-def write_result(name, title, body, smoke=False):
+def write_result(name, title, body, smoke=False, script=None):
     """Print ``body`` and, unless smoke, write it with date, machine and command."""
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     text = (
         f"## {title}\n\n"
         f"- date: {stamp}\n- machine: {machine()}\n"
-        f"- command: `python -m benchmarks.{name} {' '.join(sys.argv[1:])}`".rstrip() + "\n\n"
+        f"- command: `python -m benchmarks.{script or name} {' '.join(sys.argv[1:])}`".rstrip() + "\n\n"
         f"{body}\n"
     )
     print(text)

@@ -265,6 +265,8 @@ def main(argv=None):
                         help="torch thread counts; each gets its own rows")
     parser.add_argument("--datasets", nargs="*", default=list(DATASETS))
     parser.add_argument("--methods", nargs="*", default=list(METHODS))
+    parser.add_argument("--name", default="clustering",
+                        help="results file (results/NAME.md), to run parts side by side")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one:  # one fit in this interpreter, for _in_bench_env
@@ -304,7 +306,8 @@ def main(argv=None):
     body = (f"{len(seeds)} seed(s) per cell, mean ± std over seeds, the worst seed beside it; "
             "every method at its defaults (sknebula: the encoder of the data kind).\n\n"
             f"{table}")
-    write_result("clustering", "Clustering quality and speed", body, smoke=args.smoke)
+    write_result(args.name, "Clustering quality and speed", body, smoke=args.smoke,
+                 script="clustering")
     return rows
 
 

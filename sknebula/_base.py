@@ -114,13 +114,19 @@ class BaseDeepEstimator(BaseEstimator):
         except RuntimeError as exc:
             raise ValueError(f"Unknown device {self.device!r}: {exc}") from None
 
+    def _seeds(self, n):
+        """``n`` seeds drawn from ``random_state`` (the first is the one
+        :meth:`_seed_torch` uses), for restarts."""
+        rng = check_random_state(self.random_state)
+        return [int(rng.randint(np.iinfo(np.int32).max)) for _ in range(n)]
+
     def _seed_torch(self):
         """Seed torch from ``random_state``; return the seed for other RNGs.
 
         Called at the start of every fit, so that refitting with the same
         ``random_state`` gives the same model (for a fixed thread count).
         """
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        seed = self._seeds(1)[0]
         torch.manual_seed(seed)
         return seed
 

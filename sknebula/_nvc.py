@@ -4,6 +4,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import torch
 from scipy.special import logsumexp
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils import check_random_state
@@ -33,6 +34,13 @@ REFERENCE_FEATURES = 64
 STARVING_SHARE = 0.1
 
 
+def final_objective(history, last=5):
+    """Mean training loss of the last few epochs: the label-free criterion
+    that picks among restarts (as KMeans keeps the lowest inertia)."""
+    losses = history[:, "train_loss"]
+    return float(np.mean(losses[-min(last, len(losses)):]))
+
+
 class NebulaBase(BaseDeepEstimator):
     """Fit an NVC model; subclasses add the sklearn role on top."""
 
@@ -48,6 +56,7 @@ class NebulaBase(BaseDeepEstimator):
         "consistency_weight": [Interval(Real, 0, None, closed="left")],
         "balance_weight": [Interval(Real, 0, None, closed="left")],
         "reconstruction": [StrOptions({"auto", *RECONSTRUCTIONS})],
+        "n_init": [Interval(Integral, 1, None, closed="left")],
     }
 
     def _warmup_epochs(self):
@@ -71,8 +80,10 @@ class NebulaBase(BaseDeepEstimator):
     def _fit_nebula(self, X, target):
         """Train the NVC model on validated X to reconstruct ``target``.
 
-        Sets ``net_``, ``anchors_`` and ``reconstruction_``; returns the seed
-        drawn from ``random_state`` for the caller's own random steps.
+        Trains ``n_init`` models from different seeds and keeps the one with
+        the lowest final training objective. Sets ``net_``, ``anchors_``,
+        ``objective_`` and ``reconstruction_``; returns the kept model's seed
+        for the caller's own random steps.
         """
         self._check_hyper_parameters()
         if len(X) < self.n_anchors:
@@ -82,11 +93,26 @@ class NebulaBase(BaseDeepEstimator):
             )
         warmup = self._warmup_epochs()
         reconstruction = self._reconstruction(target)
-        seed = self._seed_torch()
+        X32 = np.asarray(X, dtype=np.float32)
+        data = NeighbourPairs(X32, np.asarray(target, dtype=np.float32), self._neighbours(X32))
+        best = None
+        for seed in self._seeds(self.n_init):
+            torch.manual_seed(seed)
+            net = self._train_once(X32, target, data, reconstruction, warmup, seed)
+            objective = final_objective(net.history)
+            if best is None or objective < best[0]:
+                best = (objective, net, seed)
+        self.objective_, net, seed = best
+        self.net_ = net
+        self.reconstruction_ = reconstruction
+        self.anchors_ = net.module_.anchors.detach().cpu().double().numpy()
+        return seed
 
+    def _train_once(self, X32, target, data, reconstruction, warmup, seed):
+        """One restart: build the module and net, train, place every anchor."""
         encoder, decoder = build_encoder_decoder(
             self.encoder,
-            X.shape[1:],
+            X32.shape[1:],
             target.shape[1:],
             self.latent_dim,
             self._hidden_dims(),
@@ -111,7 +137,7 @@ class NebulaBase(BaseDeepEstimator):
             module,
             NebulaLoss,
             criterion_params,
-            len(X),
+            len(X32),
             callbacks=[
                 ("anchors", AnchorInitializer(warmup, seed)),
                 (
@@ -124,18 +150,12 @@ class NebulaBase(BaseDeepEstimator):
                 ),
             ],
         )
-        X32 = np.asarray(X, dtype=np.float32)
-        data = NeighbourPairs(X32, np.asarray(target, dtype=np.float32), self._neighbours(X32))
         self._fit_net(net, data)
         if not bool(net.module_.anchors_ready):
             # Training was interrupted during the warm-up.
             init_anchors_from_data(net, X32, seed)
         self._revive_dead_anchors(net, X32, seed)
-
-        self.net_ = net
-        self.reconstruction_ = reconstruction
-        self.anchors_ = net.module_.anchors.detach().cpu().double().numpy()
-        return seed
+        return net
 
     def _revive_dead_anchors(self, net, X, seed):
         """Give every anchor that owns no training sample half of the largest

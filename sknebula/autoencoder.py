@@ -32,8 +32,12 @@ class NebulaAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Nebul
         ``encoder(input_shape, **encoder_params)`` exposing ``out_features``.
     encoder_params : dict, default=None
         Extra keyword arguments for the encoder.
-    hidden_dims : tuple of int, default=(256, 256)
-        Hidden layer widths of the encoder (mirrored in the decoder).
+    hidden_dims : tuple of int or "auto", default="auto"
+        Hidden layer widths of the encoder (mirrored in the decoder), or
+        channels for the convolutional encoders. "auto" takes the
+        architecture's own: (256, 256) for "mlp", (32, 64) for "conv2d",
+        "sequence" and "tokens", (64, 128, 256) for "pointcloud" and
+        (16, 32) for "conv3d".
     beta : float, default=1.0
         Weight of the KL term to the anchors.
     metric_weight : float, default=1.0
@@ -60,6 +64,11 @@ class NebulaAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Nebul
         Likelihood of the decoder. "auto" takes the encoder's own
         ("categorical" for tokens, "chamfer" for point clouds), else
         "bernoulli" when the target lies in [0, 1] and "gaussian" otherwise.
+        A Gaussian has the target's own standard deviation, and in training
+        the reconstruction weighs as 64 features' worth whatever the width.
+    n_init : int, default=1
+        Number of restarts from different seeds; the one with the lowest
+        final training objective is kept. Each restart costs a full fit.
     max_epochs : int, default=250
         Total training epochs (warm-up included).
     batch_size : int, default=256
@@ -83,6 +92,9 @@ class NebulaAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Nebul
         The nebula anchors in latent space.
     reconstruction_ : str
         The reconstruction likelihood used.
+    objective_ : float
+        Final training objective of the kept restart (mean loss of the last
+        epochs; lower is better).
     input_shape_ : tuple of int
         Shape of one input sample.
     target_shape_ : tuple of int
@@ -133,6 +145,7 @@ class NebulaAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Nebul
         consistency_weight=1.0,
         balance_weight=5.0,
         reconstruction="auto",
+        n_init=1,
         max_epochs=250,
         batch_size=256,
         lr=2e-3,
@@ -156,6 +169,7 @@ class NebulaAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Nebul
         self.consistency_weight = consistency_weight
         self.balance_weight = balance_weight
         self.reconstruction = reconstruction
+        self.n_init = n_init
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr

@@ -88,3 +88,33 @@ def test_the_autoencoder_revives_anchors_too(blobs):
     mu = est.transform(X)
     nearest = ((mu[:, None] - est.anchors_[None]) ** 2).sum(-1).argmin(1)
     assert len(np.unique(nearest)) == 4
+
+
+class _SpoilFirstRestart(Callback):
+    """Freezes the first restart of every fit at its initial weights by
+    zeroing the learning rate; the later restarts train normally."""
+
+    fits = []
+
+    def on_train_begin(self, net, **kwargs):
+        self.fits.append(net)
+        if len(self.fits) == 1:
+            for group in net.optimizer_.param_groups:
+                group["lr"] = 0.0
+
+
+def test_n_init_keeps_the_restart_with_the_lowest_objective(blobs):
+    X, _ = blobs
+    params = dict(n_anchors=3, hidden_dims=(32,), latent_dim=3, max_epochs=15, random_state=0)
+    _SpoilFirstRestart.fits.clear()
+    spoilt = NebulaVariationalClusterer(**params, callbacks=[_SpoilFirstRestart()]).fit(X)
+    _SpoilFirstRestart.fits.clear()
+    est = NebulaVariationalClusterer(**params, n_init=3, callbacks=[_SpoilFirstRestart()]).fit(X)
+    nets = list(_SpoilFirstRestart.fits)
+    assert len(nets) == 3
+    assert est.net_ is not nets[0], "kept the restart that never trained"
+    objectives = [float(np.mean(n.history[:, "train_loss"][-5:])) for n in nets]
+    assert est.objective_ == pytest.approx(min(objectives))
+    assert est.objective_ < spoilt.objective_
+    # The first restart uses the same seed as a single fit.
+    assert objectives[0] == pytest.approx(spoilt.objective_)

@@ -6,7 +6,9 @@ from benchmarks import ablation, clustering, throughput
 def test_clustering_benchmark_smoke(capsys):
     rows = clustering.main(["--smoke", "--methods", "NebulaVariationalClusterer", "KMeans"])
     assert [r[1] for r in rows] == ["NebulaVariationalClusterer", "KMeans"]
-    assert "| dataset | method | ACC" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "| dataset | method | threads | ACC | worst ACC |" in out
+    assert all(r[9] == f"{r[9].split('/')[1]}/{r[9].split('/')[1]}" for r in rows), "clusters used"
 
 
 def test_ablation_benchmark_smoke(capsys):
