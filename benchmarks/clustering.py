@@ -121,11 +121,13 @@ def encoder_for(kind, X):
     return dict(encoder="mlp")
 
 
-def _nvc(X, kind, n_clusters, seed, smoke):
-    params = dict(max_epochs=4) if smoke else {}
-    return NebulaVariationalClusterer(
-        n_anchors=n_clusters, random_state=seed, **encoder_for(kind, X), **params
-    )
+def _nvc(**extra):
+    def make(X, kind, n_clusters, seed, smoke):
+        params = dict(max_epochs=4) if smoke else {}
+        return NebulaVariationalClusterer(
+            n_anchors=n_clusters, random_state=seed, **encoder_for(kind, X), **params, **extra
+        )
+    return make
 
 
 def _flat(make):
@@ -180,7 +182,8 @@ def _clustpy(name):
 
 
 METHODS = {
-    "NebulaVariationalClusterer": _nvc,
+    "NebulaVariationalClusterer": _nvc(),
+    "NebulaVariationalClusterer(n_init=3)": _nvc(n_init=3),
     "KMeans": _flat(lambda k, seed: KMeans(n_clusters=k, n_init=10, random_state=seed)),
     "GaussianMixture": _flat(
         lambda k, seed: GaussianMixture(k, covariance_type="diag", n_init=3, random_state=seed)),

@@ -20,7 +20,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._callbacks import DivergenceGuard, TermAverager
 from ._data import batch_loader
 from ._net import NebulaNet, batched_apply
-from .nn import ARCHITECTURES, architecture, default_reconstruction
+from .nn import ARCHITECTURES, auto_hidden_dims, default_reconstruction
 
 
 def _hidden_dims_ok(hidden_dims):
@@ -79,11 +79,11 @@ class BaseDeepEstimator(BaseEstimator):
             )
         self._device()  # fails early on an unknown device string
 
-    def _hidden_dims(self):
+    def _hidden_dims(self, input_shape):
         """``hidden_dims`` as a tuple; "auto" takes the architecture's own
         (widths for the MLP, channels for the convolutions)."""
         if isinstance(self.hidden_dims, str):
-            return tuple(architecture(self.encoder).hidden_dims)
+            return auto_hidden_dims(self.encoder, input_shape)
         return tuple(self.hidden_dims)
 
     def _reconstruction(self, target):

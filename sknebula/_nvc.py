@@ -94,11 +94,16 @@ class NebulaBase(BaseDeepEstimator):
         warmup = self._warmup_epochs()
         reconstruction = self._reconstruction(target)
         X32 = np.asarray(X, dtype=np.float32)
-        data = NeighbourPairs(X32, np.asarray(target, dtype=np.float32), self._neighbours(X32))
-        best = None
+        data, best = None, None
         for seed in self._seeds(self.n_init):
             torch.manual_seed(seed)
-            net = self._train_once(X32, target, data, reconstruction, warmup, seed)
+            # Built first: a sample shape that does not fit the encoder is
+            # reported before the neighbour search.
+            module = self._build_module(X32, target, reconstruction)
+            if data is None:
+                neighbours = self._neighbours(X32)
+                data = NeighbourPairs(X32, np.asarray(target, dtype=np.float32), neighbours)
+            net = self._train_once(module, X32, target, data, reconstruction, warmup, seed)
             objective = final_objective(net.history)
             if best is None or objective < best[0]:
                 best = (objective, net, seed)
@@ -108,20 +113,23 @@ class NebulaBase(BaseDeepEstimator):
         self.anchors_ = net.module_.anchors.detach().cpu().double().numpy()
         return seed
 
-    def _train_once(self, X32, target, data, reconstruction, warmup, seed):
-        """One restart: build the module and net, train, place every anchor."""
+    def _build_module(self, X32, target, reconstruction):
         encoder, decoder = build_encoder_decoder(
             self.encoder,
             X32.shape[1:],
             target.shape[1:],
             self.latent_dim,
-            self._hidden_dims(),
+            self._hidden_dims(X32.shape[1:]),
             self.encoder_params,
         )
         module = NebulaVAE(encoder, decoder, self.latent_dim, self.n_anchors)
         if reconstruction == "gaussian":
             module.loc.fill_(float(target.mean()))
             module.scale.fill_(float(target.std()) or 1.0)
+        return module
+
+    def _train_once(self, module, X32, target, data, reconstruction, warmup, seed):
+        """One restart: train ``module`` on a fresh net, place every anchor."""
         n_target_features = int(np.prod(target.shape[1:]))
         criterion_params = dict(
             reconstruction=reconstruction,

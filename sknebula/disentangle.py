@@ -273,7 +273,7 @@ class LabelDisentangledVAE(ClassifierMixin, TransformerMixin, BaseDeepEstimator)
             input_shape=X.shape[1:],
             output_shape=X.shape[1:],
             latent_dim=latent_dim,
-            hidden_dims=self._hidden_dims(),
+            hidden_dims=self._hidden_dims(X.shape[1:]),
             encoder_params=self.encoder_params,
         )
         encoder_s, decoder = build_encoder_decoder(**build)

@@ -44,7 +44,7 @@ class _SiameseBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDeepEs
         self._check_hyper_parameters()
         self._seed_torch()
         encoder = build_encoder(
-            self.encoder, X.shape[1:], self._hidden_dims(), self.encoder_params
+            self.encoder, X.shape[1:], self._hidden_dims(X.shape[1:]), self.encoder_params
         )
         kind = architecture(self.encoder)
         augmentation = make_augmentation(

@@ -314,3 +314,26 @@ def test_auto_partners_follow_the_data_kind():
     assert tokens._neighbours(_tokens(rng)) is None
     images = NebulaVariationalClusterer(2, encoder="conv2d")
     assert images._neighbours(_images(rng)).shape == (N, 20)
+
+
+@pytest.mark.parametrize(
+    "encoder, X, expected",
+    [
+        ("mlp", np.zeros((20, 64)), (256, 256)),
+        ("conv2d", np.zeros((20, 8, 8)), (32, 64)),
+        ("conv3d", np.zeros((20, 8, 8, 8)), (16, 32)),
+        ("sequence", np.zeros((20, 25)), (32, 64)),
+        ("sequence", np.zeros((20, 3, 251)), (32, 64, 64, 64)),
+    ],
+)
+def test_auto_hidden_dims_follow_the_architecture_and_the_length(encoder, X, expected):
+    from sknebula.nn import auto_hidden_dims
+
+    assert auto_hidden_dims(encoder, X.shape[1:]) == expected
+    X = X + np.random.RandomState(0).rand(*X.shape)
+    est = NebulaVariationalClusterer(2, encoder=encoder, max_epochs=2, random_state=0).fit(X)
+    convs = [m for m in est.net_.module_.encoder.modules() if hasattr(m, "out_channels")]
+    linears = [m for m in est.net_.module_.encoder.modules() if isinstance(m, torch.nn.Linear)]
+    widths = tuple(m.out_channels for m in convs) or tuple(m.out_features for m in linears)
+    assert widths == expected
+    assert est.hidden_dims == "auto", "the parameter must stay as given"

@@ -34,6 +34,7 @@ from .sequence import (
     SequenceEncoder,
     TokenDecoder,
     TokenEncoder,
+    sequence_channels,
     series_descriptor,
 )
 from .vae import NebulaVAE
@@ -57,8 +58,9 @@ class Architecture(NamedTuple):
     views: str | None = None
     # What hidden_dims="auto" gives: widths for the MLP, channels for the
     # convolutions. One estimator-wide default cannot serve both: 256-channel
-    # 1-d or 3-d convolutions are slow and, on small sets, worse.
-    hidden_dims: tuple = (256, 256)
+    # 1-d or 3-d convolutions are slow and, on small sets, worse. A callable
+    # takes the sample shape (depth that grows with the length).
+    hidden_dims: tuple | Callable = (256, 256)
 
 
 ARCHITECTURES = {
@@ -67,7 +69,7 @@ ARCHITECTURES = {
     # Partners may differ by a time shift: raw shape beside the spectrum.
     "sequence": Architecture(
         SequenceEncoder, SequenceDecoder, None, series_descriptor, views="vector",
-        hidden_dims=(32, 64),
+        hidden_dims=sequence_channels,
     ),
     "tokens": Architecture(
         TokenEncoder,
@@ -97,6 +99,12 @@ def architecture(encoder):
     if isinstance(encoder, str):
         return ARCHITECTURES[encoder]
     return Architecture(encoder, MLPDecoder)
+
+
+def auto_hidden_dims(encoder, input_shape):
+    """What ``hidden_dims="auto"`` means for an encoder and a sample shape."""
+    dims = architecture(encoder).hidden_dims
+    return tuple(dims(tuple(input_shape)) if callable(dims) else dims)
 
 
 def default_reconstruction(encoder):
@@ -218,6 +226,7 @@ __all__ = [
     "TokenDecoder",
     "TokenEncoder",
     "architecture",
+    "auto_hidden_dims",
     "build_encoder",
     "build_encoder_decoder",
     "default_reconstruction",

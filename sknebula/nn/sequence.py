@@ -5,6 +5,8 @@ embedded first; their decoder returns logits over the vocabulary at every
 position, read by the categorical reconstruction likelihood.
 """
 
+import math
+
 import numpy as np
 from torch import nn
 
@@ -14,6 +16,24 @@ from .conv2d import ConvDecoder, ConvEncoder
 def _unit_mean_norm(F):
     norm = np.linalg.norm(F, axis=1).mean()
     return F / norm if norm > 0 else F
+
+
+def sequence_channels(input_shape):
+    """Channels of the "sequence" encoder for ``hidden_dims="auto"``.
+
+    Stride-2 layers until 8 to 16 positions remain (two at least, five at
+    most), so that the receptive field grows with the length: 32 channels,
+    then 64.
+
+    Examples
+    --------
+    >>> from sknebula.nn.sequence import sequence_channels
+    >>> sequence_channels((25,)), sequence_channels((6, 100)), sequence_channels((427,))
+    ((32, 64), (32, 64, 64), (32, 64, 64, 64, 64))
+    """
+    length = input_shape[-1]
+    n_layers = min(max(math.ceil(math.log2(length)) - 4, 2), 5)
+    return (32, *[64] * (n_layers - 1))
 
 
 def series_descriptor(X):
@@ -65,21 +85,26 @@ class SequenceEncoder(ConvEncoder):
         ``(L,)`` or ``(C, L)``.
     hidden_dims : sequence of int, default=(32, 64)
         Channels of the convolutions; each halves the length.
-    pool : {None, "mean", "max"}, default=None
-        None flattens the last feature map; "mean" or "max" pools it over
-        the spatial axes (translation invariant).
+    pool : {None, "mean", "max"}, default="max"
+        "max" keeps the strongest response of each channel wherever it
+        occurs (invariant to time shifts; with enough layers, see
+        :func:`sequence_channels`, it clustered real series best); "mean"
+        averages over positions; None flattens the last feature map
+        (position-aware).
 
     Examples
     --------
     >>> import torch
     >>> from sknebula.nn import SequenceEncoder, SequenceDecoder
     >>> SequenceEncoder((50,), hidden_dims=(8, 16))(torch.zeros(3, 50)).shape
+    torch.Size([3, 16])
+    >>> SequenceEncoder((50,), hidden_dims=(8, 16), pool=None)(torch.zeros(3, 50)).shape
     torch.Size([3, 208])
     >>> SequenceDecoder(4, (2, 50), hidden_dims=(8, 16))(torch.zeros(3, 4)).shape
     torch.Size([3, 2, 50])
     """
 
-    def __init__(self, input_shape, hidden_dims=(32, 64), pool=None):
+    def __init__(self, input_shape, hidden_dims=(32, 64), pool="max"):
         super().__init__(input_shape, hidden_dims, n_dims=1, kind="sequence", pool=pool)
 
 
