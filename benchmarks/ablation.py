@@ -48,7 +48,7 @@ def _run(params, seed, threads, smoke):
     import torch
 
     torch.set_num_threads(threads)
-    X, y = digits()
+    X, y, _ = digits()
     if smoke:
         X, y = X[:200], y[:200]
         params = {**params, "max_epochs": 4, "hidden_dims": (32,)}
