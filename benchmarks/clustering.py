@@ -195,8 +195,12 @@ METHODS = {
     "ClustPy IDEC": _clustpy("IDEC"),
     "ClustPy VaDE": _clustpy("VaDE"),
 }
-# Methods that only apply to one kind of data.
-ONLY_ON = {"tslearn KShape": {"series"}, "tslearn DTW-KMeans": {"series"}}
+# Methods that only apply to some data kinds or data sets.
+ONLY_ON = {
+    "tslearn KShape": {"series"},
+    "tslearn DTW-KMeans": {"series"},
+    "NebulaVariationalClusterer(n_init=3)": {"digits"},
+}
 
 
 def _run_one(dataset, method, seed, smoke, threads):
@@ -288,7 +292,7 @@ def main(argv=None):
     for dataset in datasets:
         kind = DATASETS[dataset]()[2]
         for method in methods:
-            if kind not in ONLY_ON.get(method, {kind}):
+            if not {kind, dataset} & ONLY_ON.get(method, {kind}):
                 continue
             for threads in args.threads:
                 run = _runner(method, args.smoke)
