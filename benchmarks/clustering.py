@@ -313,7 +313,8 @@ def main(argv=None):
     body = (f"{len(seeds)} seed(s) per cell, mean ± std over seeds, the worst seed beside it; "
             "every method at its defaults (sknebula: the encoder of the data kind).\n\n"
             f"{table}")
-    write_result(args.name, "Clustering quality and speed", body, smoke=args.smoke,
+    title = "Clustering quality and speed" + ("" if args.name == "clustering" else f" ({args.name})")
+    write_result(args.name, title, body, smoke=args.smoke,
                  script="clustering")
     return rows
 

@@ -46,9 +46,12 @@ class NebulaAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Nebul
         Margin of the triplet term.
     n_neighbors : int or "auto", default="auto"
         Neighbours among which each sample's partner is drawn, by Euclidean
-        distance on the flattened input, or for the "pointcloud" encoder on
+        distance on the flattened input; for the "pointcloud" encoder on
         pose-free shape descriptors
-        (``sknebula.nn.pointcloud.shape_distribution``). 0 trains
+        (``sknebula.nn.pointcloud.shape_distribution``), for the
+        "sequence" encoder on the series beside its Fourier magnitudes,
+        which no time shift changes
+        (``sknebula.nn.sequence.series_descriptor``). 0 trains
         without partners: the warm-up is then reconstruction alone. "auto"
         is 20, or 0 for the "tokens" encoder, whose token ids have no
         meaningful Euclidean neighbours.

@@ -222,3 +222,54 @@ __all__ = [
     "make_penalised_elbo_scorer",
     "penalised_elbo_scorer",
 ]
+
+
+def neighbour_modularity(X, labels, n_neighbors=20):
+    """Modularity of a clustering on the k-nearest-neighbour graph of X.
+
+    The fraction of each sample's ``n_neighbors`` nearest neighbours (by
+    Euclidean distance on the rows of X) that share its label, averaged,
+    minus the fraction expected if labels were shuffled with the same
+    cluster sizes, ``sum_c (n_c / n)^2`` (Newman's modularity of the
+    partition on the directed kNN graph, whose degrees are all k). It
+    rewards clusters that keep neighbours together and, unlike the
+    agreement alone, does not grow by merging clusters: one cluster scores
+    0. Higher is better; at most 1.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        Features on which neighbours are found.
+    labels : array-like of shape (n_samples,)
+        Cluster labels.
+    n_neighbors : int, default=20
+        Neighbours per sample (at most ``n_samples - 1``).
+
+    Returns
+    -------
+    modularity : float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknebula.metrics import neighbour_modularity
+    >>> X = np.r_[np.zeros((5, 1)), np.ones((5, 1))] + np.arange(10)[:, None] * 1e-3
+    >>> round(neighbour_modularity(X, [0] * 5 + [1] * 5, n_neighbors=3), 3)
+    0.5
+    >>> neighbour_modularity(X, [0] * 10, n_neighbors=3)
+    0.0
+    """
+    from sklearn.neighbors import NearestNeighbors
+
+    X = np.asarray(X, dtype=np.float64)
+    labels = np.unique(np.asarray(labels), return_inverse=True)[1]
+    k = min(int(n_neighbors), len(X) - 1)
+    if k < 1:
+        raise ValueError("neighbour_modularity needs at least 2 samples.")
+    idx = NearestNeighbors(n_neighbors=k + 1).fit(X).kneighbors(X, return_distance=False)
+    own = np.arange(len(X))[:, None]
+    # Drop each row's own index (not always first with duplicate rows).
+    neighbours = np.stack([r[r != i][:k] for r, i in zip(idx, own[:, 0])])
+    agreement = (labels[neighbours] == labels[:, None]).mean()
+    shares = np.bincount(labels) / len(labels)
+    return float(agreement - (shares**2).sum())

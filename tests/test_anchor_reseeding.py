@@ -118,3 +118,17 @@ def test_n_init_keeps_the_restart_with_the_lowest_objective(blobs):
     assert est.objective_ < spoilt.objective_
     # The first restart uses the same seed as a single fit.
     assert objectives[0] == pytest.approx(spoilt.objective_)
+
+
+def test_the_fit_does_not_depend_on_the_units_of_the_data(blobs):
+    X, _ = blobs
+    params = dict(n_anchors=3, hidden_dims=(32,), latent_dim=3, max_epochs=15, random_state=0)
+    small = NebulaVariationalClusterer(**params).fit(X)
+    large = NebulaVariationalClusterer(**params).fit(1000.0 * X + 5000.0)
+    assert large.reconstruction_ == "gaussian"
+    np.testing.assert_allclose(large.transform(1000.0 * X + 5000.0), small.transform(X), atol=1e-3)
+    assert np.array_equal(large.labels_, small.labels_)
+    # The ELBO of the same model in other units differs by the log-Jacobian.
+    shift = X.shape[1] * np.log(1000.0)
+    np.testing.assert_allclose(large.score_samples(1000.0 * X + 5000.0),
+                               small.score_samples(X) - shift, atol=1e-2)
