@@ -32,7 +32,8 @@ of a seed depend on the thread count too (see README).
 
 def main():
     parts = [INTRO]
-    order = ["clustering-nvc", "clustering-peers", "clustering-clustpy", "clustering", "ablation",
+    order = ["clustering-nvc", "clustering-peers", "clustering-clustpy", "clustering", "select_k",
+             "ablation",
              "throughput"]
     files = sorted(RESULTS.glob("*.md"), key=lambda p: (p.stem not in order,
                                                          order.index(p.stem) if p.stem in order else 0,

