@@ -70,8 +70,10 @@ class NebulaAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Nebul
         A Gaussian has the target's own standard deviation, and in training
         the reconstruction weighs as 64 features' worth whatever the width.
     n_init : int, default=1
-        Number of restarts from different seeds; the one with the lowest
-        final training objective is kept. Each restart costs a full fit.
+        Number of restarts from different seeds. The kept one is the one
+        whose anchor assignment best keeps the training partners together
+        (modularity on the partner graph; the final training objective
+        without partners). Each restart costs a full fit.
     max_epochs : int, default=250
         Total training epochs (warm-up included).
     batch_size : int, default=256
@@ -96,8 +98,8 @@ class NebulaAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Nebul
     reconstruction_ : str
         The reconstruction likelihood used.
     objective_ : float
-        Final training objective of the kept restart (mean loss of the last
-        epochs; lower is better).
+        Final training objective of the kept model (mean loss of its last
+        five epochs).
     input_shape_ : tuple of int
         Shape of one input sample.
     target_shape_ : tuple of int
