@@ -15,6 +15,11 @@ def latent_means(net, X):
     return batched_apply(net.module_, X, lambda m, x: m.encode(x)[0], net.device, 1024)
 
 
+def nearest_anchor(mu, anchors):
+    """Index of the nearest anchor to each latent (numpy), ``(n,)``."""
+    return ((mu[:, None] - anchors[None]) ** 2).sum(-1).argmin(1)
+
+
 def relocate_starving_anchors(mu, anchors, min_count, random_state):
     """Move every anchor that owns fewer than ``min_count`` latents into the
     most populous cluster, as k-means relocates its empty clusters.
@@ -45,7 +50,7 @@ def relocate_starving_anchors(mu, anchors, min_count, random_state):
     anchors = np.array(anchors, dtype=np.float64)
     moved = []
     for _ in range(len(anchors)):
-        nearest = ((mu[:, None] - anchors[None]) ** 2).sum(-1).argmin(1)
+        nearest = nearest_anchor(mu, anchors)
         counts = np.bincount(nearest, minlength=len(anchors))
         starving = [k for k in np.argsort(counts, kind="stable") if counts[k] < min_count]
         starving = [k for k in starving if k not in moved]

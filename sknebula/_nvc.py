@@ -16,6 +16,7 @@ from ._callbacks import (
     AnchorReseeder,
     init_anchors_from_data,
     latent_means,
+    nearest_anchor,
     relocate_starving_anchors,
     set_anchors,
 )
@@ -140,8 +141,7 @@ class NebulaBase(BaseDeepEstimator):
             return -final_objective(net.history)
         mu = latent_means(net, X32)
         anchors = net.module_.anchors.detach().cpu().double().numpy()
-        nearest = ((mu[:, None] - anchors[None]) ** 2).sum(-1).argmin(1)
-        return graph_modularity(neighbours, nearest)
+        return graph_modularity(neighbours, nearest_anchor(mu, anchors))
 
     def _build_module(self, X32, target, reconstruction):
         encoder, decoder = build_encoder_decoder(
@@ -204,9 +204,7 @@ class NebulaBase(BaseDeepEstimator):
         new, moved = relocate_starving_anchors(mu, anchors, 1, seed)
         if moved:
             set_anchors(net, new, moved)
-        counts = np.bincount(
-            ((mu[:, None] - new[None]) ** 2).sum(-1).argmin(1), minlength=len(new)
-        )
+        counts = np.bincount(nearest_anchor(mu, new), minlength=len(new))
         if (counts == 0).any():
             warnings.warn(
                 f"{int((counts == 0).sum())} of n_anchors={len(new)} anchors own no "
