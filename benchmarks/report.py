@@ -33,7 +33,8 @@ of a seed depend on the thread count too (see README).
 
 def main():
     parts = [INTRO]
-    order = ["clustering-nvc", "clustering-ninit", "clustering-peers", "clustering-clustpy",
+    order = ["clustering-nvc", "clustering-ninit", "clustering-peers", "clustering-tspeers",
+             "clustering-clustpy",
              "clustering", "select_k",
              "ablation",
              "throughput"]
