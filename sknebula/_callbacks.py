@@ -15,6 +15,11 @@ def latent_means(net, X):
     return batched_apply(net.module_, X, lambda m, x: m.encode(x)[0], net.device, 1024)
 
 
+def anchor_array(net):
+    """The net's anchors as a float64 numpy array, ``(K, d)``."""
+    return net.module_.anchors.detach().cpu().double().numpy()
+
+
 def nearest_anchor(mu, anchors):
     """Index of the nearest anchor to each latent (numpy), ``(n,)``."""
     return ((mu[:, None] - anchors[None]) ** 2).sum(-1).argmin(1)
@@ -154,19 +159,17 @@ class AnchorReseeder(Callback):
             )
             data = data[np.sort(rows)]
         self._X = data
-        self.n_reseeded_ = 0
 
     def on_epoch_end(self, net, **kwargs):
         if not bool(net.module_.anchors_ready) or len(net.history) > net.max_epochs - self.settle_epochs:
             return
-        anchors = net.module_.anchors.detach().cpu().double().numpy()
+        anchors = anchor_array(net)
         min_count = self.min_share * len(self._X) / len(anchors)
         new, moved = relocate_starving_anchors(
             latent_means(net, self._X), anchors, min_count, self.random_state
         )
         net.history.record("reseeded", len(moved) // 2)
         if moved:
-            self.n_reseeded_ += len(moved) // 2
             set_anchors(net, new, moved)
 
     def on_train_end(self, net, **kwargs):

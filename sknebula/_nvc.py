@@ -14,6 +14,7 @@ from ._base import BaseDeepEstimator
 from ._callbacks import (
     AnchorInitializer,
     AnchorReseeder,
+    anchor_array,
     init_anchors_from_data,
     latent_means,
     nearest_anchor,
@@ -34,6 +35,9 @@ REFERENCE_FEATURES = 64
 # An anchor owning less than this fraction of its fair share n / K of the
 # training samples is re-seeded during training (AnchorReseeder).
 STARVING_SHARE = 0.1
+# Partner candidates per sample (n_neighbors="auto"), and the neighbours
+# score() judges a clustering on: the same graph.
+DEFAULT_NEIGHBOURS = 20
 
 
 def final_objective(history, last=5):
@@ -75,15 +79,17 @@ class NebulaBase(BaseDeepEstimator):
         (on the latent means where the data kind has no input features)."""
         kind = architecture(self.encoder)
         if kind.has_neighbours:
-            return neighbour_table(np.asarray(X, dtype=np.float32), 20, kind.neighbour_features)
-        return neighbour_table(self._latent_means(X), 20)
+            return neighbour_table(
+                np.asarray(X, dtype=np.float32), DEFAULT_NEIGHBOURS, kind.neighbour_features
+            )
+        return neighbour_table(self._latent_means(X), DEFAULT_NEIGHBOURS)
 
     def _neighbours(self, X):
         """Each sample's partner candidates, or None to warm up without."""
         kind = architecture(self.encoder)
         n_neighbors = self.n_neighbors
         if n_neighbors == "auto":
-            n_neighbors = 20 if kind.has_neighbours else 0
+            n_neighbors = DEFAULT_NEIGHBOURS if kind.has_neighbours else 0
         return neighbour_table(X, n_neighbors, kind.neighbour_features)
 
     def _fit_nebula(self, X, target):
@@ -123,7 +129,7 @@ class NebulaBase(BaseDeepEstimator):
         self.objective_ = final_objective(net.history)
         self.net_ = net
         self.reconstruction_ = reconstruction
-        self.anchors_ = net.module_.anchors.detach().cpu().double().numpy()
+        self.anchors_ = anchor_array(net)
         return seed
 
     @staticmethod
@@ -140,7 +146,7 @@ class NebulaBase(BaseDeepEstimator):
         if neighbours is None:
             return -final_objective(net.history)
         mu = latent_means(net, X32)
-        anchors = net.module_.anchors.detach().cpu().double().numpy()
+        anchors = anchor_array(net)
         return graph_modularity(neighbours, nearest_anchor(mu, anchors))
 
     def _build_module(self, X32, target, reconstruction):
@@ -200,7 +206,7 @@ class NebulaBase(BaseDeepEstimator):
         cluster; warn if some still own none (fewer distinct latents than
         anchors)."""
         mu = latent_means(net, X)
-        anchors = net.module_.anchors.detach().cpu().double().numpy()
+        anchors = anchor_array(net)
         new, moved = relocate_starving_anchors(mu, anchors, 1, seed)
         if moved:
             set_anchors(net, new, moved)

@@ -10,6 +10,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 from scipy.special import softmax
 
+from ._callbacks import nearest_anchor
 from ._nvc import NebulaBase
 from .metrics import graph_modularity
 
@@ -275,7 +276,7 @@ class NebulaVariationalClusterer(
         return ((mu[:, None, :] - self.anchors_[None]) ** 2).sum(-1)
 
     def _nearest_anchor(self, mu):
-        return self._anchor_sq_distances(mu).argmin(1).astype(np.intp)
+        return nearest_anchor(mu, self.anchors_).astype(np.intp)
 
     def _merge_anchors(self, counts, seed):
         """Cluster label of every anchor, consecutive from 0.
