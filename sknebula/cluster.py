@@ -89,8 +89,10 @@ class NebulaVariationalClusterer(
         which no time shift changes
         (``sknebula.nn.sequence.series_descriptor``). 0 trains
         without partners: the warm-up is then reconstruction alone. "auto"
-        is 20, or 0 for the "tokens" encoder, whose token ids have no
-        meaningful Euclidean neighbours.
+        is a quarter of an anchor's fair share ``n_samples // n_anchors``,
+        between 5 and 20, so that partners stay inside their cluster; 0
+        for the "tokens" encoder, whose token ids have no meaningful
+        Euclidean neighbours.
     warmup_epochs : int or "auto", default="auto"
         Epochs before the anchors are placed; "auto" is 60% of ``max_epochs``.
     contrastive_weight : float, default=10.0

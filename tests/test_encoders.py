@@ -15,6 +15,7 @@ from sknebula import (
     VariationalSimSiam,
 )
 from sknebula._data import neighbour_table
+from sknebula._nvc import auto_neighbours
 from sknebula.nn import (
     ARCHITECTURES,
     NebulaVAE,
@@ -313,7 +314,16 @@ def test_auto_partners_follow_the_data_kind():
     tokens = NebulaVariationalClusterer(2, encoder="tokens", encoder_params={"vocab_size": 5})
     assert tokens._neighbours(_tokens(rng)) is None
     images = NebulaVariationalClusterer(2, encoder="conv2d")
-    assert images._neighbours(_images(rng)).shape == (N, 20)
+    assert images._neighbours(_images(rng)).shape == (N, auto_neighbours(N, 2))
+
+
+@pytest.mark.parametrize(
+    "n_samples, n_anchors, expected",
+    [(1797, 10, 20), (400, 10, 10), (80, 4, 5), (30, 10, 5)],
+)
+def test_auto_partner_count_is_a_quarter_of_the_fair_share(n_samples, n_anchors, expected):
+    # Partners must stay inside the sample's cluster (about n / K samples).
+    assert auto_neighbours(n_samples, n_anchors) == expected
 
 
 @pytest.mark.parametrize(
