@@ -89,7 +89,7 @@ class NebulaVariationalClusterer(
         which no time shift changes
         (``sknebula.nn.sequence.series_descriptor``). 0 trains
         without partners: the warm-up is then reconstruction alone. "auto"
-        is a quarter of an anchor's fair share ``n_samples // n_anchors``,
+        is a third of an anchor's fair share ``n_samples // n_anchors``,
         between 5 and 20, so that partners stay inside their cluster; 0
         for the "tokens" encoder, whose token ids have no meaningful
         Euclidean neighbours.

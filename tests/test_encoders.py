@@ -319,9 +319,9 @@ def test_auto_partners_follow_the_data_kind():
 
 @pytest.mark.parametrize(
     "n_samples, n_anchors, expected",
-    [(1797, 10, 20), (400, 10, 10), (80, 4, 5), (30, 10, 5)],
+    [(1797, 10, 20), (400, 10, 13), (80, 4, 6), (30, 10, 5)],
 )
-def test_auto_partner_count_is_a_quarter_of_the_fair_share(n_samples, n_anchors, expected):
+def test_auto_partner_count_is_a_third_of_the_fair_share(n_samples, n_anchors, expected):
     # Partners must stay inside the sample's cluster (about n / K samples).
     assert auto_neighbours(n_samples, n_anchors) == expected
 
