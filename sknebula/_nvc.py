@@ -89,21 +89,16 @@ class NebulaBase(BaseDeepEstimator):
         return self.warmup_epochs
 
     def _score_neighbours(self, X):
-        """Each sample's 20 nearest neighbours, found as the partners are
-        (on the latent means where the data kind has no input features)."""
-        kind = architecture(self.encoder)
-        if kind.has_neighbours:
-            return neighbour_table(
-                np.asarray(X, dtype=np.float32), DEFAULT_NEIGHBOURS, kind.neighbour_features
-            )
-        return neighbour_table(self._latent_means(X), DEFAULT_NEIGHBOURS)
+        """Each sample's 20 nearest neighbours, found as the partners are."""
+        features = architecture(self.encoder).neighbour_features
+        return neighbour_table(np.asarray(X, dtype=np.float32), DEFAULT_NEIGHBOURS, features)
 
     def _neighbours(self, X):
         """Each sample's partner candidates, or None to warm up without."""
         kind = architecture(self.encoder)
         n_neighbors = self.n_neighbors
         if n_neighbors == "auto":
-            n_neighbors = auto_neighbours(len(X), self.n_anchors) if kind.has_neighbours else 0
+            n_neighbors = auto_neighbours(len(X), self.n_anchors)
         return neighbour_table(X, n_neighbors, kind.neighbour_features)
 
     def _fit_nebula(self, X, target):
@@ -153,7 +148,7 @@ class NebulaBase(BaseDeepEstimator):
         The modularity of the nearest-anchor assignment on the partner
         graph (:func:`sknebula.metrics.graph_modularity`): whether the
         anchors keep the neighbours the model was told to trust together,
-        beyond chance. Without partners (tokens), the final objective.
+        beyond chance. Without partners (``n_neighbors=0``), the final objective.
         Measured on digits it ranked the best of eight seeds first, where the
         final objective ranked it third.
         """

@@ -51,12 +51,12 @@ class NebulaAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Nebul
         (``sknebula.nn.pointcloud.shape_distribution``), for the
         "sequence" encoder on the series beside its Fourier magnitudes,
         which no time shift changes
-        (``sknebula.nn.sequence.series_descriptor``). 0 trains
-        without partners: the warm-up is then reconstruction alone. "auto"
-        is a third of an anchor's fair share ``n_samples // n_anchors``,
-        between 5 and 20, so that partners stay inside their cluster; 0
-        for the "tokens" encoder, whose token ids have no meaningful
-        Euclidean neighbours.
+        (``sknebula.nn.sequence.series_descriptor``), for the "tokens"
+        encoder on token and bigram frequencies
+        (``sknebula.nn.sequence.ngram_profile``). 0 trains without
+        partners: the warm-up is then reconstruction alone. "auto" is a
+        third of an anchor's fair share ``n_samples // n_anchors``, between
+        5 and 20, so that partners stay inside their cluster.
     warmup_epochs : int or "auto", default="auto"
         Epochs before the anchors are placed; "auto" is 60% of ``max_epochs``.
     contrastive_weight : float, default=10.0

@@ -309,10 +309,21 @@ def test_pointcloud_partners_are_clouds_of_the_same_shape():
     assert (shape[flat] == shape[:, None]).mean() < 0.75
 
 
+def test_token_partners_are_sequences_of_the_same_source():
+    from sknebula.datasets import make_markov_sequences
+
+    X, source = make_markov_sequences(120, n_sources=3, length=30, vocab_size=8, random_state=0)
+    est = NebulaVariationalClusterer(3, encoder="tokens", encoder_params={"vocab_size": 8})
+    partners = est._neighbours(X.astype(np.float32))
+    assert partners.shape == (120, auto_neighbours(120, 3))
+    assert (source[partners] == source[:, None]).mean() > 0.9
+    # Neighbours of the flattened token ids are near chance (1/3).
+    flat = neighbour_table(X.astype(np.float32), partners.shape[1])
+    assert (source[flat] == source[:, None]).mean() < 0.6
+
+
 def test_auto_partners_follow_the_data_kind():
     rng = np.random.RandomState(0)
-    tokens = NebulaVariationalClusterer(2, encoder="tokens", encoder_params={"vocab_size": 5})
-    assert tokens._neighbours(_tokens(rng)) is None
     images = NebulaVariationalClusterer(2, encoder="conv2d")
     assert images._neighbours(_images(rng)).shape == (N, auto_neighbours(N, 2))
 

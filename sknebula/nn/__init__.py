@@ -34,6 +34,7 @@ from .sequence import (
     SequenceEncoder,
     TokenDecoder,
     TokenEncoder,
+    ngram_profile,
     sequence_channels,
     series_descriptor,
 )
@@ -46,12 +47,8 @@ class Architecture(NamedTuple):
     reconstruction: str | None = None
     # Maps X to features whose Euclidean neighbours are similar samples.
     # The default, None, is Euclidean distance on the flattened input (pixels,
-    # voxels, aligned signals).
+    # voxels).
     neighbour_features: Callable | None = None
-    # False where raw-input neighbours are no similar samples and there is
-    # no cheap feature that finds them (token ids: token 2 is no nearer to
-    # token 3 than to token 7): "auto" then trains without partners.
-    has_neighbours: bool = True
     # The views augmentation="auto" draws for the self-supervised estimators
     # (a key of sknebula.augment.make_augmentation); None picks by the sample
     # shape: images for (H, W) and (C, H, W), vectors otherwise.
@@ -71,11 +68,12 @@ ARCHITECTURES = {
         SequenceEncoder, SequenceDecoder, None, series_descriptor, views="vector",
         hidden_dims=sequence_channels,
     ),
+    # Token ids have no order: partners share n-grams instead.
     "tokens": Architecture(
         TokenEncoder,
         TokenDecoder,
         "categorical",
-        has_neighbours=False,
+        ngram_profile,
         views="tokens",
         hidden_dims=(32, 64),
     ),

@@ -8,6 +8,8 @@ position, read by the categorical reconstruction likelihood.
 import math
 
 import numpy as np
+import scipy.sparse as sp
+from sklearn.preprocessing import normalize
 from torch import nn
 
 from .conv2d import ConvDecoder, ConvEncoder
@@ -71,6 +73,50 @@ def series_descriptor(X):
     flat = X.reshape(len(X), -1)
     spectrum = np.abs(np.fft.rfft(X, axis=-1)).reshape(len(X), -1)
     return np.hstack([_unit_mean_norm(flat), _unit_mean_norm(spectrum)])
+
+
+# Bigrams are hashed into this many columns (exact below 1024 tokens).
+_BIGRAM_COLUMNS = 1 << 20
+
+
+def ngram_profile(X):
+    """Features whose Euclidean neighbours are token sequences alike.
+
+    The sequence's token (unigram) and bigram frequencies, each part scaled
+    to unit norm: what a sequence says, not where it says it. Token ids have
+    no order (token 2 is no nearer to token 3 than to token 7), so the
+    flattened ids are no neighbourhood; the n-gram profile is to tokens what
+    the pose-free shape descriptor is to point clouds. Sparse, so a large
+    vocabulary costs only the n-grams present.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, L)
+        Token sequences, integers in ``[0, V)``.
+
+    Returns
+    -------
+    features : scipy.sparse.csr_matrix of shape (n_samples, V + 2**20)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknebula.nn.sequence import ngram_profile
+    >>> X = np.array([[0, 1, 0, 1, 0, 1], [1, 0, 1, 0, 1, 0], [0, 0, 0, 1, 1, 1]])
+    >>> F = ngram_profile(X).toarray()
+    >>> d = np.linalg.norm(F[:, None] - F[None], axis=-1)
+    >>> bool(d[0, 1] < d[0, 2])  # alternation is nearer to alternation
+    True
+    """
+    X = np.asarray(X).round().astype(np.int64)
+    n, length = X.shape
+    vocab = int(X.max()) + 1 if X.size else 1
+    rows = np.repeat(np.arange(n), length)
+    unigrams = sp.csr_matrix((np.ones(X.size), (rows, X.ravel())), shape=(n, vocab))
+    pairs = (X[:, :-1] * vocab + X[:, 1:]).ravel() % _BIGRAM_COLUMNS
+    rows = np.repeat(np.arange(n), max(length - 1, 0))
+    bigrams = sp.csr_matrix((np.ones(len(pairs)), (rows, pairs)), shape=(n, _BIGRAM_COLUMNS))
+    return sp.hstack([normalize(unigrams), normalize(bigrams)], format="csr")
 
 
 class SequenceEncoder(ConvEncoder):
