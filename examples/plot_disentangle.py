@@ -76,3 +76,4 @@ for ax in (ax_gen, ax_swap):
     ax.set_yticks([])
 fig.tight_layout()
 fig.savefig("disentangle_digits.png", dpi=120)
+plt.show()

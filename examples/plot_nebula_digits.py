@@ -39,12 +39,14 @@ print(f"accuracy {clustering_accuracy(y, nvc.labels_):.3f}, "
 # Latent means of all digits in the first two principal components of the
 # latent space, coloured by cluster; the crosses are the anchors, projected
 # the same way.
-LatentSpaceDisplay.from_estimator(nvc, X)
+disp = LatentSpaceDisplay.from_estimator(nvc, X)
+plt.show()
 
 # %%
 # Coloured by the true digit instead (``y=``): where the clusters and the
 # classes disagree.
-LatentSpaceDisplay.from_estimator(nvc, X, y=y, cmap="tab10")
+disp = LatentSpaceDisplay.from_estimator(nvc, X, y=y, cmap="tab10")
+plt.show()
 
 # %%
 # Training curves
@@ -54,12 +56,14 @@ LatentSpaceDisplay.from_estimator(nvc, X, y=y, cmap="tab10")
 # terms (KL, metric, consistency, balance) start once the anchors are placed.
 display = plot_history(nvc, logy=True)
 display.ax_.set_ylim(bottom=1e-3)
+plt.show()
 
 # %%
 # Reconstructions and samples
 # ---------------------------
 # Top row: test digits; bottom row: the decoder's mean at the posterior mean.
-ReconstructionDisplay.from_estimator(nvc, X, n_images=10, random_state=0)
+disp = ReconstructionDisplay.from_estimator(nvc, X, n_images=10, random_state=0)
+plt.show()
 
 # %%
 # New digits drawn from the anchor mixture (``sample``): pick an anchor by

@@ -75,6 +75,7 @@ for ax, name in zip(axes, UNSUPERVISED_SCORERS):
     ax.set_xlabel("n_anchors")
     ax.set_title(name)
 axes[0].set_ylabel("held-out score (higher is better)")
+plt.show()
 
 # %%
 # The selected model's latent space

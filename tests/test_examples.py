@@ -20,3 +20,36 @@ def test_example_runs_and_reports_a_metric(script):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert any(metric in done.stdout for metric in ("ACC", "Chamfer", "AUROC"))
+
+
+def _cells(source):
+    """The gallery cells of an example: top-level statements between ``# %%``."""
+    import ast
+
+    breaks = [i + 1 for i, line in enumerate(source.splitlines()) if line.startswith("# %%")]
+    cells = [[] for _ in range(len(breaks) + 1)]
+    for node in ast.parse(source).body:
+        cells[sum(node.lineno > b for b in breaks)].append(node)
+    return [c for c in cells if c]
+
+
+def _prints_nothing(node):
+    """A cell's last statement that leaves no repr in the gallery: anything
+    but a bare expression, or a call to print or to a ``show``."""
+    import ast
+
+    if not isinstance(node, ast.Expr) or isinstance(node.value, ast.Constant):
+        return True  # statements, and the docstring (the gallery's header)
+    call = node.value
+    if not isinstance(call, ast.Call):
+        return False
+    name = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
+    return name in ("print", "show")
+
+
+@pytest.mark.parametrize("script", sorted(p.name for p in EXAMPLES.glob("plot_*.py")))
+def test_gallery_cells_end_without_a_stray_repr(script):
+    # Sphinx-gallery (and a notebook) prints the value of a cell's last bare
+    # expression: a display object's <... object at 0x...> or a tuple of limits.
+    for cell in _cells((EXAMPLES / script).read_text()):
+        assert _prints_nothing(cell[-1]), f"{script}:{cell[-1].lineno} leaves a repr"
