@@ -126,11 +126,12 @@ _COMMON_PARAMS_DOC = """
         A callable maps a float32 torch batch to a batch of the same shape
         and should draw its randomness from torch's global generator
         (seeded by ``random_state``).
-    n_neighbors : int, default=0
+    n_neighbors : int, default=N_NEIGHBORS_DEFAULT
         When > 0, the second view of a sample is an augmented copy of one of
         its ``n_neighbors`` nearest neighbours in input space (Euclidean,
-        on shape descriptors for point clouds; redrawn every time) instead
-        of the sample itself: a stronger positive pair on small data sets.
+        on the data kind's descriptors for series, tokens and point clouds;
+        redrawn every time) instead of the sample itself: a stronger
+        positive pair on small data sets.N_NEIGHBORS_WHY
     representation : {"head", "backbone"}, default="head"
         What ``transform`` returns: the head's output the objective is
         written on (see ``transform``), or the backbone's features ``f(x)``
@@ -209,7 +210,12 @@ class VariationalSimSiam(_SiameseBase):
         0.952 while ``kappa`` still fell by a third under strong input
         noise; 1 raised it further but ``kappa`` then hardly moved (see the
         user guide)."""
-        + _COMMON_PARAMS_DOC
+        + _COMMON_PARAMS_DOC.replace("N_NEIGHBORS_DEFAULT", "10").replace(
+            "N_NEIGHBORS_WHY",
+            "\n        On digits (75/25 split, three seeds) 10 took the 5-NN"
+            "\n        accuracy of the head's embedding from 0.92 to 0.95-0.96; 0"
+            "\n        draws both views from the sample.",
+        )
         + """
     Attributes
     ----------"""
@@ -254,7 +260,7 @@ class VariationalSimSiam(_SiameseBase):
         encoder_params=None,
         hidden_dims=(512, 512),
         augmentation="auto",
-        n_neighbors=0,
+        n_neighbors=10,
         representation="head",
         max_epochs=100,
         batch_size=256,
@@ -428,7 +434,7 @@ class VariationalJointEmbedding(OutlierMixin, _SiameseBase):
         onto a few directions: trained on one digit class, its effective
         rank fell from 25 to 2 of 128 and unseen digits landed among the
         training embeddings. 0 gives the paper's objective unchanged."""
-        + _COMMON_PARAMS_DOC
+        + _COMMON_PARAMS_DOC.replace("N_NEIGHBORS_DEFAULT", "0").replace("N_NEIGHBORS_WHY", "")
         + """
     Attributes
     ----------
