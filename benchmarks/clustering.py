@@ -96,6 +96,28 @@ def point_clouds():
     return X, y, "pointcloud"
 
 
+def ball_box_volumes():
+    """16^3 occupancy grids, 100 balls and 100 boxes of random sizes and
+    small offsets (no rotation), 2% of the voxels flipped."""
+    from sknebula.datasets import make_shape_volumes
+
+    X, y = make_shape_volumes(200, size=16, shapes=("sphere", "cube"), rotate=False,
+                              random_state=0)
+    return X, y, "volume"
+
+
+def solid_volumes():
+    """The harder volume task: 400 grids of 16^3, four solids (sphere, cube,
+    cylinder, torus) with large offsets (up to a quarter of the grid) and
+    sizes from 0.6 to 1.1, so that where and how big a shape is must not
+    matter; 2% of the voxels flipped."""
+    from sknebula.datasets import make_shape_volumes
+
+    X, y = make_shape_volumes(400, size=16, rotate=False, shift=0.25, scale=(0.6, 1.1),
+                              random_state=0)
+    return X, y, "volume"
+
+
 DATASETS = {
     "digits": digits,
     "sequences": shifted_sequences,
@@ -107,6 +129,8 @@ DATASETS = {
     "JapaneseVowels": _aeon("JapaneseVowels"),
     "markov-tokens": markov_tokens,
     "pointclouds": point_clouds,
+    "ballbox-volumes": ball_box_volumes,
+    "solid-volumes": solid_volumes,
 }
 
 # ----------------------------------------------------------------- methods
@@ -118,6 +142,8 @@ def encoder_for(kind, X):
         return dict(encoder="tokens", encoder_params={"vocab_size": int(X.max()) + 1})
     if kind == "pointcloud":
         return dict(encoder="pointcloud", encoder_params={"rotation_invariant": True})
+    if kind == "volume":
+        return dict(encoder="conv3d")
     return dict(encoder="mlp")
 
 
@@ -128,6 +154,22 @@ def _nvc(**extra):
             n_anchors=n_clusters, random_state=seed, **encoder_for(kind, X), **params, **extra
         )
     return make
+
+
+def _plain_autoencoder(X, kind, k, seed, smoke):
+    """KMeans on the latent of the same network with every NVC term off: what
+    the anchors, partners and metric learning add to a plain autoencoder."""
+    from sknebula import NebulaAutoencoder
+
+    off = dict(beta=0.0, metric_weight=0.0, contrastive_weight=0.0, consistency_weight=0.0,
+               balance_weight=0.0)
+    params = dict(max_epochs=4) if smoke else {}
+
+    class PlainAE:
+        def fit_predict(self, X):
+            ae = NebulaAutoencoder(k, random_state=seed, **encoder_for(kind, X), **off, **params)
+            return KMeans(k, n_init=10, random_state=seed).fit_predict(ae.fit_transform(X))
+    return PlainAE()
 
 
 def _flat(make):
@@ -189,6 +231,7 @@ METHODS = {
         lambda k, seed: GaussianMixture(k, covariance_type="diag", n_init=3, random_state=seed)),
     "Agglomerative(ward)": _flat(lambda k, seed: AgglomerativeClustering(n_clusters=k)),
     "UMAP+GaussianMixture": _flat(_umap_gmm),
+    "plain AE+KMeans": _plain_autoencoder,
     "tslearn KShape": _series("KShape"),
     "tslearn DTW-KMeans": _series("DTW"),
     "ClustPy DEC": _clustpy("DEC"),
@@ -200,6 +243,7 @@ ONLY_ON = {
     "tslearn KShape": {"series"},
     "tslearn DTW-KMeans": {"series"},
     "NebulaVariationalClusterer(n_init=3)": {"digits"},
+    "plain AE+KMeans": {"volume"},
 }
 
 
