@@ -34,7 +34,7 @@ of a seed depend on the thread count too (see README).
 def main():
     parts = [INTRO]
     order = ["clustering-nvc", "clustering-ninit", "clustering-peers", "clustering-tspeers",
-             "clustering-clustpy",
+             "clustering-clustpy", "clustering-volumes",
              "clustering", "select_k",
              "ablation",
              "throughput"]
