@@ -42,6 +42,29 @@ DEFAULT_NEIGHBOURS = 20
 MIN_NEIGHBOURS = 5
 
 
+# Parameter docs the clusterer and the autoencoder share word for word.
+PARTNERS_PARAM_DOC = """    n_neighbors : int or "auto", default="auto"
+        Neighbours among which each sample's partner is drawn, by Euclidean
+        distance on the flattened input; for the "pointcloud" encoder on
+        pose-free shape descriptors
+        (``sknebula.nn.pointcloud.shape_distribution``), for the
+        "sequence" encoder on the series beside its Fourier magnitudes,
+        which no time shift changes
+        (``sknebula.nn.sequence.series_descriptor``), for the "tokens"
+        encoder on token and bigram frequencies
+        (``sknebula.nn.sequence.ngram_profile``). 0 trains without
+        partners: the warm-up is then reconstruction alone. "auto" is a
+        third of an anchor's fair share ``n_samples // n_anchors``, between
+        5 and 20, so that partners stay inside their cluster.
+"""
+RESTARTS_PARAM_DOC = """    n_init : int, default=1
+        Number of restarts from different seeds. The kept one is the one
+        whose anchor assignment best keeps the training partners together
+        (modularity on the partner graph; the final training objective
+        without partners). Each restart costs a full fit.
+"""
+
+
 def auto_neighbours(n_samples, n_anchors):
     """Partner candidates per sample for ``n_neighbors="auto"``.
 

@@ -6,12 +6,13 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit
 from sklearn.metrics import r2_score
 from sklearn.utils.validation import check_array, check_consistent_length, check_is_fitted
 
-from ._nvc import NebulaBase
+from ._nvc import PARTNERS_PARAM_DOC, RESTARTS_PARAM_DOC, NebulaBase
 from .objectives.reconstruction import chamfer_distance
 
 
 class NebulaAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NebulaBase):
-    """NVC-regularised autoencoder: features, reconstruction and completion.
+    __doc__ = (
+        """NVC-regularised autoencoder: features, reconstruction and completion.
 
     The model and objective of :class:`NebulaVariationalClusterer` (latent
     anchors, KL to the anchors, anchor triplet term; see its docstring for
@@ -44,20 +45,9 @@ class NebulaAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Nebul
         Weight of the anchor triplet (metric-learning) term.
     margin : float, default=1.0
         Margin of the triplet term.
-    n_neighbors : int or "auto", default="auto"
-        Neighbours among which each sample's partner is drawn, by Euclidean
-        distance on the flattened input; for the "pointcloud" encoder on
-        pose-free shape descriptors
-        (``sknebula.nn.pointcloud.shape_distribution``), for the
-        "sequence" encoder on the series beside its Fourier magnitudes,
-        which no time shift changes
-        (``sknebula.nn.sequence.series_descriptor``), for the "tokens"
-        encoder on token and bigram frequencies
-        (``sknebula.nn.sequence.ngram_profile``). 0 trains without
-        partners: the warm-up is then reconstruction alone. "auto" is a
-        third of an anchor's fair share ``n_samples // n_anchors``, between
-        5 and 20, so that partners stay inside their cluster.
-    warmup_epochs : int or "auto", default="auto"
+"""
+        + PARTNERS_PARAM_DOC
+        + """    warmup_epochs : int or "auto", default="auto"
         Epochs before the anchors are placed; "auto" is 60% of ``max_epochs``.
     contrastive_weight : float, default=10.0
         Weight of the warm-up InfoNCE term.
@@ -71,12 +61,9 @@ class NebulaAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Nebul
         "bernoulli" when the target lies in [0, 1] and "gaussian" otherwise.
         A Gaussian has the target's own standard deviation, and in training
         the reconstruction weighs as 64 features' worth whatever the width.
-    n_init : int, default=1
-        Number of restarts from different seeds. The kept one is the one
-        whose anchor assignment best keeps the training partners together
-        (modularity on the partner graph; the final training objective
-        without partners). Each restart costs a full fit.
-    max_epochs : int, default=250
+"""
+        + RESTARTS_PARAM_DOC
+        + """    max_epochs : int, default=250
         Total training epochs (warm-up included).
     batch_size : int, default=256
         Mini-batch size.
@@ -134,6 +121,7 @@ class NebulaAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Nebul
     >>> ae.get_feature_names_out()[:2]
     array(['nebulaautoencoder0', 'nebulaautoencoder1'], dtype=object)
     """
+    )
 
     def __init__(
         self,

@@ -11,14 +11,15 @@ from sklearn.utils.validation import check_is_fitted
 from scipy.special import softmax
 
 from ._callbacks import nearest_anchor
-from ._nvc import NebulaBase
+from ._nvc import PARTNERS_PARAM_DOC, RESTARTS_PARAM_DOC, NebulaBase
 from .metrics import graph_modularity
 
 
 class NebulaVariationalClusterer(
     ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, NebulaBase
 ):
-    """Deep clustering with Nebula Variational Coding (NVC).
+    __doc__ = (
+        """Deep clustering with Nebula Variational Coding (NVC).
 
     A variational autoencoder whose latent space holds ``n_anchors``
     learnable *nebula anchors* ``a_1..a_K``. Each sample is pulled, through a
@@ -80,20 +81,9 @@ class NebulaVariationalClusterer(
         Weight of the anchor triplet (metric-learning) term.
     margin : float, default=1.0
         Margin of the triplet term, in latent distance units.
-    n_neighbors : int or "auto", default="auto"
-        Neighbours among which each sample's partner is drawn, by Euclidean
-        distance on the flattened input; for the "pointcloud" encoder on
-        pose-free shape descriptors
-        (``sknebula.nn.pointcloud.shape_distribution``), for the
-        "sequence" encoder on the series beside its Fourier magnitudes,
-        which no time shift changes
-        (``sknebula.nn.sequence.series_descriptor``), for the "tokens"
-        encoder on token and bigram frequencies
-        (``sknebula.nn.sequence.ngram_profile``). 0 trains without
-        partners: the warm-up is then reconstruction alone. "auto" is a
-        third of an anchor's fair share ``n_samples // n_anchors``, between
-        5 and 20, so that partners stay inside their cluster.
-    warmup_epochs : int or "auto", default="auto"
+"""
+        + PARTNERS_PARAM_DOC
+        + """    warmup_epochs : int or "auto", default="auto"
         Epochs before the anchors are placed; "auto" is 60% of ``max_epochs``.
     contrastive_weight : float, default=10.0
         Weight of the warm-up InfoNCE term.
@@ -109,12 +99,9 @@ class NebulaVariationalClusterer(
         does not depend on the units of the data, and in training the
         reconstruction weighs as 64 features' worth whatever the input
         width (``score`` keeps the full likelihood).
-    n_init : int, default=1
-        Number of restarts from different seeds. The kept one is the one
-        whose anchor assignment best keeps the training partners together
-        (modularity on the partner graph; the final training objective
-        without partners). Each restart costs a full fit.
-    max_epochs : int, default=250
+"""
+        + RESTARTS_PARAM_DOC
+        + """    max_epochs : int, default=250
         Total training epochs (warm-up included).
     batch_size : int, default=256
         Mini-batch size.
@@ -183,6 +170,7 @@ class NebulaVariationalClusterer(
     >>> est.predict_proba(X[:2]).sum(axis=1)
     array([1., 1.])
     """
+    )
 
     _parameter_constraints: dict = {
         **NebulaBase._parameter_constraints,

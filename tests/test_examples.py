@@ -1,5 +1,6 @@
 """The example scripts run end to end (the gallery's plot_*.py run in the docs build)."""
 
+import ast
 import os
 import subprocess
 import sys
@@ -24,8 +25,6 @@ def test_example_runs_and_reports_a_metric(script):
 
 def _cells(source):
     """The gallery cells of an example: top-level statements between ``# %%``."""
-    import ast
-
     breaks = [i + 1 for i, line in enumerate(source.splitlines()) if line.startswith("# %%")]
     cells = [[] for _ in range(len(breaks) + 1)]
     for node in ast.parse(source).body:
@@ -36,8 +35,6 @@ def _cells(source):
 def _prints_nothing(node):
     """A cell's last statement that leaves no repr in the gallery: anything
     but a bare expression, or a call to print or to a ``show``."""
-    import ast
-
     if not isinstance(node, ast.Expr) or isinstance(node.value, ast.Constant):
         return True  # statements, and the docstring (the gallery's header)
     call = node.value
