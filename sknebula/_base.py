@@ -6,6 +6,7 @@ net, and batched inference. Subclasses build the module and the criterion.
 """
 
 import copy
+import textwrap
 import warnings
 from numbers import Integral, Real
 
@@ -21,6 +22,41 @@ from ._callbacks import DivergenceGuard, TermAverager
 from ._data import batch_loader
 from ._net import NebulaNet, batched_apply
 from .nn import ARCHITECTURES, auto_hidden_dims, default_reconstruction
+
+
+# max_epochs="auto": every sample is seen this many times in all, up to the
+# estimator's full number of passes and down to MIN_AUTO_EPOCHS. 2,048,000
+# samples are 8,000 steps of the default batch of 256: the full passes up to
+# n = 8,192 for the Nebula estimators (250), and beyond that a step budget,
+# so that fit cost stops growing with n.
+SAMPLE_BUDGET = 2_048_000
+MIN_AUTO_EPOCHS = 4
+
+
+def auto_epochs(n_samples, full_passes):
+    """Epochs for ``max_epochs="auto"``: ``full_passes`` on small data, a
+    fixed budget of samples seen on large data, never fewer than 4."""
+    epochs = -(-SAMPLE_BUDGET // max(n_samples, 1))  # ceil
+    return int(min(full_passes, max(MIN_AUTO_EPOCHS, epochs)))
+
+
+def max_epochs_doc(full_passes, what="Training epochs."):
+    """The ``max_epochs`` parameter doc of an estimator whose "auto" makes
+    ``full_passes`` passes over small data."""
+    text = (
+        f'{what} "auto" trains {full_passes} epochs on up to '
+        f"{SAMPLE_BUDGET // full_passes:,} samples and, on more, as many as see "
+        f"{SAMPLE_BUDGET:,} samples in all (at least {MIN_AUTO_EPOCHS}), so that "
+        "the cost of training stops growing with the number of samples. The "
+        "epochs trained are in ``n_epochs_``."
+    )
+    body = textwrap.fill(text, 72, initial_indent=" " * 8, subsequent_indent=" " * 8)
+    return f'    max_epochs : int or "auto", default="auto"\n{body}\n'
+
+
+N_EPOCHS_ATTR_DOC = """    n_epochs_ : int
+        Epochs trained: ``max_epochs``, or what "auto" made of it.
+"""
 
 
 def _hidden_dims_ok(hidden_dims):
@@ -77,12 +113,16 @@ def _data_kind_hint(X, integer_input, encoder):
 class BaseDeepEstimator(BaseEstimator):
     """Shared machinery; not a public estimator."""
 
+    # What max_epochs="auto" trains on data of up to 8,192 samples (the
+    # Nebula estimators override it).
+    _full_passes = 100
+
     _parameter_constraints: dict = {
         "latent_dim": [Interval(Integral, 1, None, closed="left")],
         "encoder": [StrOptions(set(ARCHITECTURES)), type],
         "encoder_params": [dict, None],
         "hidden_dims": [StrOptions({"auto"}), tuple, list],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "optimizer": [callable],
@@ -157,6 +197,15 @@ class BaseDeepEstimator(BaseEstimator):
         return kind
 
     # --------------------------------------------------------------- training
+    def _resolve_epochs(self, n_samples):
+        """Set ``n_epochs_``, the epochs this fit trains, from ``max_epochs``
+        and the number of training samples."""
+        if self.max_epochs == "auto":
+            self.n_epochs_ = auto_epochs(n_samples, self._full_passes)
+        else:
+            self.n_epochs_ = int(self.max_epochs)
+        return self.n_epochs_
+
     def _device(self):
         if isinstance(self.device, str) and self.device == "auto":
             return "cuda" if torch.cuda.is_available() else "cpu"
@@ -182,6 +231,7 @@ class BaseDeepEstimator(BaseEstimator):
         return seed
 
     def _make_net(self, module, criterion, criterion_params, n_samples, callbacks=()):
+        """A NebulaNet for ``n_epochs_`` epochs (call :meth:`_resolve_epochs` first)."""
         user_callbacks = [copy.deepcopy(cb) for cb in (self.callbacks or [])]
         # verbose=1: skorch's epoch table (PrintLog); verbose>=1 adds a
         # progress bar over the batches of each epoch.
@@ -192,7 +242,7 @@ class BaseDeepEstimator(BaseEstimator):
             criterion=criterion,
             optimizer=self.optimizer,
             lr=self.lr,
-            max_epochs=self.max_epochs,
+            max_epochs=self.n_epochs_,
             batch_size=min(self.batch_size, n_samples),
             train_split=None,
             iterator_train=batch_loader,
@@ -217,9 +267,9 @@ class BaseDeepEstimator(BaseEstimator):
         """
         net.fit(data, None)
         done = len(net.history)
-        if done < self.max_epochs:
+        if done < self.n_epochs_:
             warnings.warn(
-                f"Training stopped after {done} of max_epochs={self.max_epochs} epochs "
+                f"Training stopped after {done} of {self.n_epochs_} epochs "
                 "(interrupted, or stopped by a callback); the estimator holds the model "
                 "as it was then.",
                 UserWarning,

@@ -101,13 +101,16 @@ class NebulaBase(BaseDeepEstimator):
         "n_init": [Interval(Integral, 1, None, closed="left")],
     }
 
+    _full_passes = 250
+
     def _warmup_epochs(self):
         if self.warmup_epochs == "auto":
-            return int(0.6 * self.max_epochs)
-        if self.warmup_epochs >= self.max_epochs:
+            return int(0.6 * self.n_epochs_)
+        if self.warmup_epochs >= self.n_epochs_:
             raise ValueError(
-                f"warmup_epochs={self.warmup_epochs} must be smaller than "
-                f"max_epochs={self.max_epochs}, or the anchors are never trained."
+                f"warmup_epochs={self.warmup_epochs} must be smaller than the "
+                f"{self.n_epochs_} training epochs (max_epochs={self.max_epochs!r}), "
+                "or the anchors are never trained."
             )
         return self.warmup_epochs
 
@@ -138,6 +141,7 @@ class NebulaBase(BaseDeepEstimator):
                 f"n_samples={len(X)} should be >= n_anchors={self.n_anchors}: "
                 "every anchor needs at least one sample."
             )
+        self._resolve_epochs(len(X))
         warmup = self._warmup_epochs()
         reconstruction = self._reconstruction(target)
         X32 = np.asarray(X, dtype=np.float32)
@@ -220,7 +224,7 @@ class NebulaBase(BaseDeepEstimator):
                     "reseed",
                     AnchorReseeder(
                         STARVING_SHARE,
-                        settle_epochs=max(1, (self.max_epochs - warmup) // 10),
+                        settle_epochs=max(1, (self.n_epochs_ - warmup) // 10),
                         random_state=seed,
                     ),
                 ),

@@ -6,6 +6,7 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit
 from sklearn.metrics import r2_score
 from sklearn.utils.validation import check_array, check_consistent_length, check_is_fitted
 
+from ._base import N_EPOCHS_ATTR_DOC, max_epochs_doc
 from ._nvc import PARTNERS_PARAM_DOC, RESTARTS_PARAM_DOC, NebulaBase
 from .objectives.reconstruction import chamfer_distance
 
@@ -48,7 +49,8 @@ class NebulaAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Nebul
 """
         + PARTNERS_PARAM_DOC
         + """    warmup_epochs : int or "auto", default="auto"
-        Epochs before the anchors are placed; "auto" is 60% of ``max_epochs``.
+        Epochs before the anchors are placed; "auto" is 60% of the
+        epochs trained (``n_epochs_``).
     contrastive_weight : float, default=10.0
         Weight of the warm-up InfoNCE term.
     consistency_weight : float, default=1.0
@@ -63,9 +65,8 @@ class NebulaAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Nebul
         the reconstruction weighs as 64 features' worth whatever the width.
 """
         + RESTARTS_PARAM_DOC
-        + """    max_epochs : int, default=250
-        Total training epochs (warm-up included).
-    batch_size : int, default=256
+        + max_epochs_doc(250, "Total training epochs (warm-up included).")
+        + """    batch_size : int, default=256
         Mini-batch size.
     lr : float, default=2e-3
         Learning rate.
@@ -97,7 +98,9 @@ class NebulaAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Nebul
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Names of features seen during fit, when X has string column names.
-    net_ : skorch.NeuralNet
+"""
+        + N_EPOCHS_ATTR_DOC
+        + """    net_ : skorch.NeuralNet
         The fitted skorch net.
     history_ : skorch.History
         Training history of ``net_``.
@@ -141,7 +144,7 @@ class NebulaAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Nebul
         balance_weight=5.0,
         reconstruction="auto",
         n_init=1,
-        max_epochs=250,
+        max_epochs="auto",
         batch_size=256,
         lr=2e-3,
         optimizer=torch.optim.Adam,

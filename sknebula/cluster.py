@@ -11,6 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 from scipy.special import softmax
 
 from ._callbacks import nearest_anchor
+from ._base import N_EPOCHS_ATTR_DOC, max_epochs_doc
 from ._nvc import PARTNERS_PARAM_DOC, RESTARTS_PARAM_DOC, NebulaBase
 from .metrics import graph_modularity
 
@@ -84,7 +85,8 @@ class NebulaVariationalClusterer(
 """
         + PARTNERS_PARAM_DOC
         + """    warmup_epochs : int or "auto", default="auto"
-        Epochs before the anchors are placed; "auto" is 60% of ``max_epochs``.
+        Epochs before the anchors are placed; "auto" is 60% of the
+        epochs trained (``n_epochs_``).
     contrastive_weight : float, default=10.0
         Weight of the warm-up InfoNCE term.
     consistency_weight : float, default=1.0
@@ -101,9 +103,8 @@ class NebulaVariationalClusterer(
         width (``score`` keeps the full likelihood).
 """
         + RESTARTS_PARAM_DOC
-        + """    max_epochs : int, default=250
-        Total training epochs (warm-up included).
-    batch_size : int, default=256
+        + max_epochs_doc(250, "Total training epochs (warm-up included).")
+        + """    batch_size : int, default=256
         Mini-batch size.
     lr : float, default=2e-3
         Learning rate.
@@ -142,7 +143,9 @@ class NebulaVariationalClusterer(
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Names of features seen during fit, when X has string column names.
-    net_ : skorch.NeuralNet
+"""
+        + N_EPOCHS_ATTR_DOC
+        + """    net_ : skorch.NeuralNet
         The fitted skorch net (``history``, ``save_params``, ``module_``).
     history_ : skorch.History
         Training history of ``net_``.
@@ -196,7 +199,7 @@ class NebulaVariationalClusterer(
         balance_weight=5.0,
         reconstruction="auto",
         n_init=1,
-        max_epochs=250,
+        max_epochs="auto",
         batch_size=256,
         lr=2e-3,
         optimizer=torch.optim.Adam,

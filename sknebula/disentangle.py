@@ -17,7 +17,7 @@ from sklearn.utils.validation import (
     check_is_fitted,
 )
 
-from ._base import BaseDeepEstimator
+from ._base import N_EPOCHS_ATTR_DOC, BaseDeepEstimator, max_epochs_doc
 from .nn import build_encoder_decoder
 from .nn.disentangle import LabelDisentangledModule
 from .objectives.disentangle import DisentangleLoss
@@ -45,7 +45,8 @@ class _LabelledBatches(torch.utils.data.Dataset):
 
 
 class LabelDisentangledVAE(ClassifierMixin, TransformerMixin, BaseDeepEstimator):
-    """VAE with a label-relevant and a label-irrelevant latent (Zheng & Sun, 2019).
+    __doc__ = (
+        """VAE with a label-relevant and a label-irrelevant latent (Zheng & Sun, 2019).
 
     Two encoders map ``x`` to Gaussian posteriors over a label-relevant code
     ``z_s`` (``relevant_dim``) and a label-irrelevant code ``z_u``
@@ -105,9 +106,9 @@ class LabelDisentangledVAE(ClassifierMixin, TransformerMixin, BaseDeepEstimator)
     reconstruction : {"auto", "bernoulli", "gaussian"}, default="auto"
         Likelihood of the decoder; "auto" takes the architecture's own, else
         "bernoulli" for data in [0, 1] and "gaussian" otherwise.
-    max_epochs : int, default=100
-        Training epochs.
-    batch_size : int, default=128
+"""
+        + max_epochs_doc(100)
+        + """    batch_size : int, default=128
         Mini-batch size.
     lr : float, default=1e-3
         Learning rate.
@@ -138,7 +139,9 @@ class LabelDisentangledVAE(ClassifierMixin, TransformerMixin, BaseDeepEstimator)
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when X has string column names.
-    net_ : skorch.NeuralNet
+"""
+        + N_EPOCHS_ATTR_DOC
+        + """    net_ : skorch.NeuralNet
         The fitted skorch net (``history``, ``save_params``, ``module_``).
     history_ : skorch.History
         Training history of ``net_``, with the objective's terms per epoch.
@@ -173,6 +176,7 @@ class LabelDisentangledVAE(ClassifierMixin, TransformerMixin, BaseDeepEstimator)
     >>> vae.swap_style(X[:4], X[4:8]).shape
     (4, 64)
     """
+    )
 
     _parameter_constraints: dict = {
         **{
@@ -200,7 +204,7 @@ class LabelDisentangledVAE(ClassifierMixin, TransformerMixin, BaseDeepEstimator)
         beta=0.3,
         adversarial_weight=1.0,
         reconstruction="auto",
-        max_epochs=100,
+        max_epochs="auto",
         batch_size=128,
         lr=1e-3,
         optimizer=torch.optim.Adam,
@@ -293,6 +297,7 @@ class LabelDisentangledVAE(ClassifierMixin, TransformerMixin, BaseDeepEstimator)
             classification_weight=self.classification_weight,
             adversarial_weight=self.adversarial_weight,
         )
+        self._resolve_epochs(len(X))
         net = self._make_net(module, DisentangleLoss, criterion_params, len(X))
         data = _LabelledBatches(np.asarray(X, dtype=np.float32), y_encoded.astype(np.int64))
         self._fit_net(net, data)

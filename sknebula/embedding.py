@@ -19,7 +19,7 @@ from sklearn.base import (
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseDeepEstimator
+from ._base import N_EPOCHS_ATTR_DOC, BaseDeepEstimator, max_epochs_doc
 from ._data import neighbour_table
 from .augment import TwoViews, make_augmentation
 from .nn import architecture, build_encoder
@@ -51,6 +51,7 @@ class _SiameseBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDeepEs
             self.augmentation, X.shape[1:], kind.views, getattr(encoder, "vocab_size", None)
         )
         module = module_cls(encoder, self.latent_dim)
+        self._resolve_epochs(len(X))
         net = self._make_net(module, criterion, criterion_params, len(X))
         # A copy: torch must not share (or warn about) read-only user memory.
         X32 = np.array(X, dtype=np.float32)
@@ -105,7 +106,8 @@ class _SiameseBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDeepEs
         return self.latent_dim
 
 
-_COMMON_PARAMS_DOC = """
+_COMMON_PARAMS_DOC = (
+    """
     latent_dim : int, default=64
         Dimension of the embedding.
     encoder : {"mlp", "conv2d", "sequence", "tokens", "pointcloud", "conv3d"} or type, default="mlp"
@@ -138,9 +140,9 @@ _COMMON_PARAMS_DOC = """
         (width ``hidden_dims[-1]`` for the MLP), the representation SimSiam
         and its variational readings evaluate downstream. On digits the
         backbone features probe better (see the user guide).
-    max_epochs : int, default=100
-        Training epochs.
-    batch_size : int, default=256
+"""
+    + max_epochs_doc(100)
+    + """    batch_size : int, default=256
         Mini-batch size.
     lr : float, default=1e-3
         Learning rate.
@@ -156,19 +158,24 @@ _COMMON_PARAMS_DOC = """
     verbose : int, default=0
         skorch verbosity; 0 prints nothing.
 """
+)
 
-_COMMON_ATTRIBUTES_DOC = """
+_COMMON_ATTRIBUTES_DOC = (
+    """
     input_shape_ : tuple of int
         Shape of one input sample.
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Names of features seen during fit, when X has string column names.
-    net_ : skorch.NeuralNet
+"""
+    + N_EPOCHS_ATTR_DOC
+    + """    net_ : skorch.NeuralNet
         The fitted skorch net (``history``, ``save_params``, ``module_``).
     history_ : skorch.History
         Training history of ``net_`` (per-epoch loss and its terms).
 """
+)
 
 
 class VariationalSimSiam(_SiameseBase):
@@ -262,7 +269,7 @@ class VariationalSimSiam(_SiameseBase):
         augmentation="auto",
         n_neighbors=10,
         representation="head",
-        max_epochs=100,
+        max_epochs="auto",
         batch_size=256,
         lr=1e-3,
         optimizer=torch.optim.Adam,
@@ -494,7 +501,7 @@ class VariationalJointEmbedding(OutlierMixin, _SiameseBase):
         augmentation="auto",
         n_neighbors=0,
         representation="head",
-        max_epochs=100,
+        max_epochs="auto",
         batch_size=256,
         lr=1e-3,
         optimizer=torch.optim.Adam,
