@@ -21,7 +21,12 @@ from ._callbacks import (
     relocate_starving_anchors,
     set_anchors,
 )
-from ._data import NeighbourPairs, neighbour_table
+from ._data import (
+    NEIGHBOR_ALGORITHMS,
+    NeighbourPairs,
+    check_neighbors_algorithm,
+    neighbour_table,
+)
 from .metrics import graph_modularity
 from .nn import NebulaVAE, architecture, build_encoder_decoder
 from .objectives.nebula import NebulaLoss, kl_to_anchors
@@ -93,6 +98,7 @@ class NebulaBase(BaseDeepEstimator):
         "metric_weight": [Interval(Real, 0, None, closed="left")],
         "margin": [Interval(Real, 0, None, closed="left")],
         "n_neighbors": [StrOptions({"auto"}), Interval(Integral, 0, None, closed="left")],
+        "neighbors_algorithm": [StrOptions(set(NEIGHBOR_ALGORITHMS))],
         "warmup_epochs": [StrOptions({"auto"}), Interval(Integral, 0, None, closed="left")],
         "contrastive_weight": [Interval(Real, 0, None, closed="left")],
         "consistency_weight": [Interval(Real, 0, None, closed="left")],
@@ -117,7 +123,9 @@ class NebulaBase(BaseDeepEstimator):
     def _score_neighbours(self, X):
         """Each sample's 20 nearest neighbours, found as the partners are."""
         features = architecture(self.encoder).neighbour_features
-        return neighbour_table(np.asarray(X, dtype=np.float32), DEFAULT_NEIGHBOURS, features)
+        return neighbour_table(
+            np.asarray(X, dtype=np.float32), DEFAULT_NEIGHBOURS, features, self.neighbors_algorithm
+        )
 
     def _neighbours(self, X):
         """Each sample's partner candidates, or None to warm up without."""
@@ -125,7 +133,7 @@ class NebulaBase(BaseDeepEstimator):
         n_neighbors = self.n_neighbors
         if n_neighbors == "auto":
             n_neighbors = auto_neighbours(len(X), self.n_anchors)
-        return neighbour_table(X, n_neighbors, kind.neighbour_features)
+        return neighbour_table(X, n_neighbors, kind.neighbour_features, self.neighbors_algorithm)
 
     def _fit_nebula(self, X, target):
         """Train the NVC model on validated X to reconstruct ``target``.
@@ -136,6 +144,7 @@ class NebulaBase(BaseDeepEstimator):
         caller's own random steps.
         """
         self._check_hyper_parameters()
+        check_neighbors_algorithm(self.neighbors_algorithm)
         if len(X) < self.n_anchors:
             raise ValueError(
                 f"n_samples={len(X)} should be >= n_anchors={self.n_anchors}: "

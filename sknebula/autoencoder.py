@@ -7,6 +7,7 @@ from sklearn.metrics import r2_score
 from sklearn.utils.validation import check_array, check_consistent_length, check_is_fitted
 
 from ._base import N_EPOCHS_ATTR_DOC, max_epochs_doc
+from ._data import NEIGHBORS_ALGORITHM_PARAM_DOC
 from ._nvc import PARTNERS_PARAM_DOC, RESTARTS_PARAM_DOC, NebulaBase
 from .objectives.reconstruction import chamfer_distance
 
@@ -48,6 +49,7 @@ class NebulaAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Nebul
         Margin of the triplet term.
 """
         + PARTNERS_PARAM_DOC
+        + NEIGHBORS_ALGORITHM_PARAM_DOC
         + """    warmup_epochs : int or "auto", default="auto"
         Epochs before the anchors are placed; "auto" is 60% of the
         epochs trained (``n_epochs_``).
@@ -138,6 +140,7 @@ class NebulaAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Nebul
         metric_weight=1.0,
         margin=1.0,
         n_neighbors="auto",
+        neighbors_algorithm="auto",
         warmup_epochs="auto",
         contrastive_weight=10.0,
         consistency_weight=1.0,
@@ -162,6 +165,7 @@ class NebulaAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Nebul
         self.metric_weight = metric_weight
         self.margin = margin
         self.n_neighbors = n_neighbors
+        self.neighbors_algorithm = neighbors_algorithm
         self.warmup_epochs = warmup_epochs
         self.contrastive_weight = contrastive_weight
         self.consistency_weight = consistency_weight

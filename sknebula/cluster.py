@@ -12,6 +12,7 @@ from scipy.special import softmax
 
 from ._callbacks import nearest_anchor
 from ._base import N_EPOCHS_ATTR_DOC, max_epochs_doc
+from ._data import NEIGHBORS_ALGORITHM_PARAM_DOC
 from ._nvc import PARTNERS_PARAM_DOC, RESTARTS_PARAM_DOC, NebulaBase
 from .metrics import graph_modularity
 
@@ -84,6 +85,7 @@ class NebulaVariationalClusterer(
         Margin of the triplet term, in latent distance units.
 """
         + PARTNERS_PARAM_DOC
+        + NEIGHBORS_ALGORITHM_PARAM_DOC
         + """    warmup_epochs : int or "auto", default="auto"
         Epochs before the anchors are placed; "auto" is 60% of the
         epochs trained (``n_epochs_``).
@@ -193,6 +195,7 @@ class NebulaVariationalClusterer(
         metric_weight=1.0,
         margin=1.0,
         n_neighbors="auto",
+        neighbors_algorithm="auto",
         warmup_epochs="auto",
         contrastive_weight=10.0,
         consistency_weight=1.0,
@@ -218,6 +221,7 @@ class NebulaVariationalClusterer(
         self.metric_weight = metric_weight
         self.margin = margin
         self.n_neighbors = n_neighbors
+        self.neighbors_algorithm = neighbors_algorithm
         self.warmup_epochs = warmup_epochs
         self.contrastive_weight = contrastive_weight
         self.consistency_weight = consistency_weight

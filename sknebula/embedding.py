@@ -20,7 +20,12 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import N_EPOCHS_ATTR_DOC, BaseDeepEstimator, max_epochs_doc
-from ._data import neighbour_table
+from ._data import (
+    NEIGHBOR_ALGORITHMS,
+    NEIGHBORS_ALGORITHM_PARAM_DOC,
+    check_neighbors_algorithm,
+    neighbour_table,
+)
 from .augment import TwoViews, make_augmentation
 from .nn import architecture, build_encoder
 from .nn.siamese import VISimSiamNet, VJENet
@@ -36,12 +41,14 @@ class _SiameseBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDeepEs
         **BaseDeepEstimator._parameter_constraints,
         "augmentation": [StrOptions({"auto", "vector", "image", "tokens"}), callable],
         "n_neighbors": [Interval(Integral, 0, None, closed="left")],
+        "neighbors_algorithm": [StrOptions(set(NEIGHBOR_ALGORITHMS))],
         "representation": [StrOptions({"head", "backbone"})],
         "decorrelation": [Interval(Real, 0, None, closed="left")],
     }
 
     def _fit_views(self, X, module_cls, criterion, criterion_params):
         self._check_hyper_parameters()
+        check_neighbors_algorithm(self.neighbors_algorithm)
         self._seed_torch()
         encoder = build_encoder(
             self.encoder, X.shape[1:], self._hidden_dims(X.shape[1:]), self.encoder_params
@@ -55,7 +62,9 @@ class _SiameseBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDeepEs
         net = self._make_net(module, criterion, criterion_params, len(X))
         # A copy: torch must not share (or warn about) read-only user memory.
         X32 = np.array(X, dtype=np.float32)
-        neighbours = neighbour_table(X32, self.n_neighbors, kind.neighbour_features)
+        neighbours = neighbour_table(
+            X32, self.n_neighbors, kind.neighbour_features, self.neighbors_algorithm
+        )
         self._fit_net(net, TwoViews(X32, augmentation, neighbours))
         self.net_ = net
         self._recalibrate_batch_norm(X32)
@@ -134,7 +143,9 @@ _COMMON_PARAMS_DOC = (
         on the data kind's descriptors for series, tokens and point clouds;
         redrawn every time) instead of the sample itself: a stronger
         positive pair on small data sets.N_NEIGHBORS_WHY
-    representation : {"head", "backbone"}, default="head"
+"""
+    + NEIGHBORS_ALGORITHM_PARAM_DOC
+    + """    representation : {"head", "backbone"}, default="head"
         What ``transform`` returns: the head's output the objective is
         written on (see ``transform``), or the backbone's features ``f(x)``
         (width ``hidden_dims[-1]`` for the MLP), the representation SimSiam
@@ -268,6 +279,7 @@ class VariationalSimSiam(_SiameseBase):
         hidden_dims=(512, 512),
         augmentation="auto",
         n_neighbors=10,
+        neighbors_algorithm="auto",
         representation="head",
         max_epochs="auto",
         batch_size=256,
@@ -285,6 +297,7 @@ class VariationalSimSiam(_SiameseBase):
         self.hidden_dims = hidden_dims
         self.augmentation = augmentation
         self.n_neighbors = n_neighbors
+        self.neighbors_algorithm = neighbors_algorithm
         self.representation = representation
         self.max_epochs = max_epochs
         self.batch_size = batch_size
@@ -500,6 +513,7 @@ class VariationalJointEmbedding(OutlierMixin, _SiameseBase):
         hidden_dims=(512, 512),
         augmentation="auto",
         n_neighbors=0,
+        neighbors_algorithm="auto",
         representation="head",
         max_epochs="auto",
         batch_size=256,
@@ -519,6 +533,7 @@ class VariationalJointEmbedding(OutlierMixin, _SiameseBase):
         self.hidden_dims = hidden_dims
         self.augmentation = augmentation
         self.n_neighbors = n_neighbors
+        self.neighbors_algorithm = neighbors_algorithm
         self.representation = representation
         self.max_epochs = max_epochs
         self.batch_size = batch_size

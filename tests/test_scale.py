@@ -3,7 +3,9 @@ approximate neighbour search, and data read from a memory map."""
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from sklearn.datasets import make_blobs
+from sklearn.metrics import adjusted_rand_score
 
 from sknebula import (
     LabelDisentangledVAE,
@@ -12,8 +14,9 @@ from sknebula import (
     VariationalJointEmbedding,
     VariationalSimSiam,
 )
-from sknebula import _base
+from sknebula import _base, _data
 from sknebula._base import MIN_AUTO_EPOCHS, SAMPLE_BUDGET, auto_epochs
+from sknebula._data import neighbour_table
 
 SMALL = dict(hidden_dims=(16,), latent_dim=2, random_state=0)
 
@@ -74,3 +77,74 @@ def test_warmup_longer_than_the_auto_epochs_is_refused(monkeypatch):
     est = NebulaVariationalClusterer(n_anchors=3, warmup_epochs=8, **SMALL)
     with pytest.raises(ValueError, match=r"warmup_epochs=8 must be smaller than the 5"):
         est.fit(X)
+
+
+# ------------------------------------------------------------ neighbour search
+needs_faiss = pytest.mark.skipif(_data._faiss() is None, reason="faiss-cpu not installed")
+
+
+def _recall(found, exact):
+    return np.mean([len(set(a) & set(b)) / len(b) for a, b in zip(found, exact)])
+
+
+@needs_faiss
+def test_hnsw_finds_the_exact_neighbours_reproducibly():
+    X, _ = make_blobs(n_samples=2000, centers=5, n_features=16, random_state=0)
+    exact = neighbour_table(X, 10, algorithm="exact")
+    approx = neighbour_table(X, 10, algorithm="hnsw")
+    assert approx.shape == exact.shape == (2000, 10) and approx.dtype == np.int64
+    assert not (approx == np.arange(2000)[:, None]).any()  # never the sample itself
+    assert _recall(approx, exact) > 0.9
+    np.testing.assert_array_equal(approx, neighbour_table(X, 10, algorithm="hnsw"))
+
+
+def test_auto_search_is_exact_on_small_data_and_approximate_beyond(monkeypatch):
+    X, _ = _blobs(200)
+    calls = []
+
+    def spy(flat, k):
+        calls.append(k)
+        return _data.NearestNeighbors(n_neighbors=k).fit(flat).kneighbors(flat, return_distance=False)
+
+    monkeypatch.setattr(_data, "hnsw_search", spy)
+    monkeypatch.setattr(_data, "_faiss", lambda: object())
+    neighbour_table(X, 5)
+    assert calls == []
+    monkeypatch.setattr(_data, "EXACT_SEARCH_MAX", 100)
+    neighbour_table(X, 5)
+    assert calls == [6]
+    # Sparse descriptors (token n-grams) stay exact.
+    neighbour_table(X, 5, features=sp.csr_matrix)
+    assert calls == [6]
+
+
+def test_auto_search_without_faiss_warns_and_searches_exactly(monkeypatch):
+    X, _ = _blobs(200)
+    monkeypatch.setattr(_data, "_faiss", lambda: None)
+    monkeypatch.setattr(_data, "EXACT_SEARCH_MAX", 100)
+    with pytest.warns(UserWarning, match="install faiss-cpu"):
+        table = neighbour_table(X, 5)
+    np.testing.assert_array_equal(table, neighbour_table(X, 5, algorithm="exact"))
+
+
+def test_hnsw_without_faiss_is_refused_before_training(monkeypatch):
+    monkeypatch.setattr(_data, "_faiss", lambda: None)
+    for est in (NebulaVariationalClusterer(neighbors_algorithm="hnsw"),
+                VariationalSimSiam(neighbors_algorithm="hnsw")):
+        with pytest.raises(ImportError, match="pip install faiss-cpu"):
+            est.fit(_blobs()[0])
+        assert not hasattr(est, "net_")
+
+
+def test_drop_self_keeps_k_neighbours_whatever_the_search_returned():
+    idx = np.array([[0, 3, 2], [0, 1, 2], [2, -1, -1], [-1, -1, -1]])
+    np.testing.assert_array_equal(_data._drop_self(idx, 2), [[3, 2], [0, 2], [2, 2], [3, 3]])
+
+
+@needs_faiss
+def test_estimators_train_on_hnsw_partners():
+    X, y = _blobs(300)
+    est = NebulaVariationalClusterer(n_anchors=3, neighbors_algorithm="hnsw", max_epochs=30,
+                                     **SMALL).fit(X)
+    assert len(np.unique(est.labels_)) == 3
+    assert adjusted_rand_score(y, est.labels_) > 0.9
