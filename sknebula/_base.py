@@ -144,11 +144,13 @@ class BaseDeepEstimator(BaseEstimator):
             dtype=[np.float64, np.float32],
             ensure_min_samples=2 if reset else 1,
         )
-        if X.size and np.abs(X).max() > np.finfo(np.float32).max:
+        # max and min, not abs: no copy of X (which may be a memory map).
+        largest = max(abs(float(X.max())), abs(float(X.min()))) if X.size else 0.0
+        if largest > np.finfo(np.float32).max:
             # Training runs in float32, where such values become inf.
             raise ValueError(
                 "X contains values too large for float32 training "
-                f"(largest magnitude {np.abs(X).max():.3g}); rescale the data."
+                f"(largest magnitude {largest:.3g}); rescale the data."
             )
         if reset:
             self.input_shape_ = X.shape[1:]

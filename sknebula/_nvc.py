@@ -82,6 +82,13 @@ def auto_neighbours(n_samples, n_anchors):
     return int(np.clip(fair_share // 3, MIN_NEIGHBOURS, DEFAULT_NEIGHBOURS))
 
 
+def _spread(target, max_rows=100_000):
+    """Standard deviation of ``target``, on evenly spaced rows of large data:
+    ``np.std`` makes a full-size temporary, too much for a memory map."""
+    step = -(-len(target) // max_rows)
+    return np.std(target[::step])
+
+
 def final_objective(history, last=5):
     """Mean training loss of the last few epochs."""
     losses = history[:, "train_loss"]
@@ -206,7 +213,7 @@ class NebulaBase(BaseDeepEstimator):
         module = NebulaVAE(encoder, decoder, self.latent_dim, self.n_anchors)
         if reconstruction == "gaussian":
             module.loc.fill_(float(target.mean()))
-            module.scale.fill_(float(target.std()) or 1.0)
+            module.scale.fill_(float(_spread(target)) or 1.0)
         return module
 
     def _train_once(self, module, X32, target, data, reconstruction, warmup, seed):

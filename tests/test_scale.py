@@ -6,6 +6,7 @@ import pytest
 import scipy.sparse as sp
 from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
+from skorch.callbacks import Callback
 
 from sknebula import (
     LabelDisentangledVAE,
@@ -148,3 +149,30 @@ def test_estimators_train_on_hnsw_partners():
                                      **SMALL).fit(X)
     assert len(np.unique(est.labels_)) == 3
     assert adjusted_rand_score(y, est.labels_) > 0.9
+
+
+# ------------------------------------------------------------------ memory maps
+class _SeeTrainingData(Callback):
+    """Keeps what the net trains on, to check it is the user's memory map."""
+
+    seen = []
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        type(self).seen.append(X.X)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fit_trains_from_a_memory_map_without_loading_it(tmp_path, dtype):
+    X, _ = _blobs(300)
+    path = tmp_path / "X.npy"
+    np.save(path, X.astype(dtype))
+    mapped = np.load(path, mmap_mode="r")
+    _SeeTrainingData.seen.clear()
+    params = dict(n_anchors=3, max_epochs=6, callbacks=[_SeeTrainingData()], **SMALL)
+    est = NebulaVariationalClusterer(**params).fit(mapped)
+    in_memory = NebulaVariationalClusterer(**params).fit(X.astype(dtype))
+    np.testing.assert_array_equal(est.labels_, in_memory.labels_)
+    np.testing.assert_array_equal(est.predict(mapped), est.labels_)
+    if dtype == np.float32:  # trained from the map's pages, not a copy
+        assert np.shares_memory(_SeeTrainingData.seen[0], mapped)
+    assert not mapped.flags.writeable
