@@ -18,6 +18,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from . import _distributed
 from ._callbacks import DivergenceGuard, TermAverager
 from ._data import batch_loader
 from ._net import NebulaNet, batched_apply
@@ -116,6 +117,9 @@ class BaseDeepEstimator(BaseEstimator):
     # What max_epochs="auto" trains on data of up to 8,192 samples (the
     # Nebula estimators override it).
     _full_passes = 100
+    # Whether fit under an initialised torch.distributed process group
+    # trains one model from the ranks' shards (see _distributed).
+    _data_parallel = False
 
     _parameter_constraints: dict = {
         "latent_dim": [Interval(Integral, 1, None, closed="left")],
@@ -171,6 +175,12 @@ class BaseDeepEstimator(BaseEstimator):
                 f"{self.hidden_dims!r}."
             )
         self._device()  # fails early on an unknown device string
+        if _distributed.is_active() and not self._data_parallel:
+            raise NotImplementedError(
+                f"{type(self).__name__} does not train data-parallel yet, and a "
+                "torch.distributed process group is initialised; fit it in one "
+                "process (NebulaVariationalClusterer and NebulaAutoencoder do)."
+            )
 
     def _hidden_dims(self, input_shape):
         """``hidden_dims`` as a tuple; "auto" takes the architecture's own
@@ -201,9 +211,9 @@ class BaseDeepEstimator(BaseEstimator):
     # --------------------------------------------------------------- training
     def _resolve_epochs(self, n_samples):
         """Set ``n_epochs_``, the epochs this fit trains, from ``max_epochs``
-        and the number of training samples."""
+        and the number of training samples (of all ranks, data-parallel)."""
         if self.max_epochs == "auto":
-            self.n_epochs_ = auto_epochs(n_samples, self._full_passes)
+            self.n_epochs_ = auto_epochs(_distributed.total(n_samples), self._full_passes)
         else:
             self.n_epochs_ = int(self.max_epochs)
         return self.n_epochs_
@@ -238,18 +248,27 @@ class BaseDeepEstimator(BaseEstimator):
         # verbose=1: skorch's epoch table (PrintLog); verbose>=1 adds a
         # progress bar over the batches of each epoch.
         progress = [("progress", ProgressBar())] if self.verbose else []
-        prefixed = {f"criterion__{k}": v for k, v in criterion_params.items()}
+        net_params = {f"criterion__{k}": v for k, v in criterion_params.items()}
+        batch_size = min(self.batch_size, n_samples)
+        parallel = []
+        if _distributed.is_active():
+            # One step is one batch of batch_size samples over all ranks, and
+            # every rank takes as many steps per epoch as the largest shard.
+            batch_size = -(-batch_size // _distributed.world_size())
+            net_params["iterator_train__epoch_samples"] = _distributed.total(n_samples, "max")
+            parallel = [("allreduce", _distributed.GradientAllReduce())]
         return NebulaNet(
             module=module,
             criterion=criterion,
             optimizer=self.optimizer,
             lr=self.lr,
             max_epochs=self.n_epochs_,
-            batch_size=min(self.batch_size, n_samples),
+            batch_size=batch_size,
             train_split=None,
             iterator_train=batch_loader,
             device=self._device(),
             callbacks=[
+                *parallel,
                 ("divergence", DivergenceGuard()),
                 ("terms", TermAverager()),
                 *callbacks,
@@ -257,7 +276,7 @@ class BaseDeepEstimator(BaseEstimator):
                 *user_callbacks,
             ],
             verbose=self.verbose,
-            **prefixed,
+            **net_params,
         )
 
     def _fit_net(self, net, data):

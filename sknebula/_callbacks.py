@@ -7,6 +7,7 @@ import torch
 from skorch.callbacks import Callback
 from sklearn.cluster import KMeans
 
+from ._distributed import gather_rows, on_rank_zero, world_size
 from ._net import batched_apply
 
 
@@ -71,14 +72,18 @@ def relocate_starving_anchors(mu, anchors, min_count, random_state):
     return anchors, sorted(set(moved))
 
 
+def _kmeans_centres(mu, n_clusters, random_state):
+    return KMeans(n_clusters=n_clusters, n_init=3, random_state=random_state).fit(mu).cluster_centers_
+
+
 def init_anchors_from_data(net, X, random_state):
-    """Place the anchors at the k-means++ centres of the latent means of X."""
+    """Place the anchors at the k-means centres of the latent means of X
+    (of every rank's X, data-parallel)."""
     module = net.module_
-    mu = latent_means(net, X)
-    n_anchors = module.anchors.shape[0]
-    km = KMeans(n_clusters=n_anchors, n_init=3, random_state=random_state).fit(mu)
+    mu = gather_rows(latent_means(net, X))
+    centres = on_rank_zero(_kmeans_centres, mu, module.anchors.shape[0], random_state)
     with torch.no_grad():
-        module.anchors.copy_(torch.as_tensor(km.cluster_centers_, dtype=module.anchors.dtype))
+        module.anchors.copy_(torch.as_tensor(centres, dtype=module.anchors.dtype))
         module.anchors_ready.fill_(True)
 
 
@@ -153,9 +158,10 @@ class AnchorReseeder(Callback):
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         data = X.X
-        if len(data) > self.max_samples:
+        max_samples = self.max_samples // world_size()  # per rank
+        if len(data) > max_samples:
             rows = np.random.RandomState(self.random_state).choice(
-                len(data), self.max_samples, replace=False
+                len(data), max_samples, replace=False
             )
             data = data[np.sort(rows)]
         self._X = data
@@ -164,9 +170,10 @@ class AnchorReseeder(Callback):
         if not bool(net.module_.anchors_ready) or len(net.history) > net.max_epochs - self.settle_epochs:
             return
         anchors = anchor_array(net)
-        min_count = self.min_share * len(self._X) / len(anchors)
-        new, moved = relocate_starving_anchors(
-            latent_means(net, self._X), anchors, min_count, self.random_state
+        mu = gather_rows(latent_means(net, self._X))
+        min_count = self.min_share * len(mu) / len(anchors)
+        new, moved = on_rank_zero(
+            relocate_starving_anchors, mu, anchors, min_count, self.random_state
         )
         net.history.record("reseeded", len(moved) // 2)
         if moved:

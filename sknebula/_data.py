@@ -149,11 +149,18 @@ class NeighbourPairs(torch.utils.data.Dataset):
         return inputs, self.Y[index]
 
 
-def batch_loader(dataset, batch_size, shuffle=True, **kwargs):
+def batch_loader(dataset, batch_size, shuffle=True, epoch_samples=None, **kwargs):
     """A DataLoader that fetches whole batches with one indexing call.
 
     skorch builds it as ``iterator_train(dataset, batch_size=..., shuffle=...)``.
+    ``epoch_samples`` (shuffled loaders only) sets the samples per epoch,
+    which may exceed the dataset's (further permutations are appended):
+    data-parallel ranks with shards of different sizes thus take the same
+    number of steps.
     """
-    sampler = RandomSampler(dataset) if shuffle else range(len(dataset))
+    if shuffle:
+        sampler = RandomSampler(dataset, num_samples=epoch_samples)
+    else:
+        sampler = range(len(dataset))
     batches = BatchSampler(sampler, batch_size, drop_last=False)
     return DataLoader(dataset, sampler=batches, batch_size=None, **kwargs)

@@ -11,6 +11,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._base import BaseDeepEstimator
+from ._distributed import gather_rows, on_rank_zero, total, world_size
 from ._callbacks import (
     AnchorInitializer,
     AnchorReseeder,
@@ -115,6 +116,7 @@ class NebulaBase(BaseDeepEstimator):
     }
 
     _full_passes = 250
+    _data_parallel = True
 
     def _warmup_epochs(self):
         if self.warmup_epochs == "auto":
@@ -178,7 +180,7 @@ class NebulaBase(BaseDeepEstimator):
             if best is None or quality > best[0]:
                 best = (quality, net, seed)
         net, seed = best[-2:]
-        self.objective_ = final_objective(net.history)
+        self.objective_ = total(final_objective(net.history)) / world_size()
         self.net_ = net
         self.reconstruction_ = reconstruction
         self.anchors_ = anchor_array(net)
@@ -196,10 +198,13 @@ class NebulaBase(BaseDeepEstimator):
         final objective ranked it third.
         """
         if neighbours is None:
-            return -final_objective(net.history)
-        mu = latent_means(net, X32)
-        anchors = anchor_array(net)
-        return graph_modularity(neighbours, nearest_anchor(mu, anchors))
+            quality = -final_objective(net.history)
+        else:
+            mu = latent_means(net, X32)
+            quality = graph_modularity(neighbours, nearest_anchor(mu, anchor_array(net)))
+        # Data-parallel, each rank judges its own shard: every rank must
+        # keep the same restart, so they keep the best mean.
+        return total(quality) / world_size()
 
     def _build_module(self, X32, target, reconstruction):
         encoder, decoder = build_encoder_decoder(
@@ -257,9 +262,9 @@ class NebulaBase(BaseDeepEstimator):
         """Give every anchor that owns no training sample half of the largest
         cluster; warn if some still own none (fewer distinct latents than
         anchors)."""
-        mu = latent_means(net, X)
+        mu = gather_rows(latent_means(net, X))
         anchors = anchor_array(net)
-        new, moved = relocate_starving_anchors(mu, anchors, 1, seed)
+        new, moved = on_rank_zero(relocate_starving_anchors, mu, anchors, 1, seed)
         if moved:
             set_anchors(net, new, moved)
         counts = np.bincount(nearest_anchor(mu, new), minlength=len(new))

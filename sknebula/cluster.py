@@ -13,6 +13,7 @@ from scipy.special import softmax
 from ._callbacks import nearest_anchor
 from ._base import N_EPOCHS_ATTR_DOC, max_epochs_doc
 from ._data import NEIGHBORS_ALGORITHM_PARAM_DOC
+from ._distributed import on_rank_zero, total
 from ._nvc import PARTNERS_PARAM_DOC, RESTARTS_PARAM_DOC, NebulaBase
 from .metrics import graph_modularity
 
@@ -261,9 +262,10 @@ class NebulaVariationalClusterer(
             )
         seed = self._fit_nebula(X, X)
         nearest = self._nearest_anchor(self._latent_means(X))
-        counts = np.bincount(nearest, minlength=self.n_anchors)
+        # Data-parallel: the samples of every rank, and one merge for all.
+        counts = total(np.bincount(nearest, minlength=self.n_anchors))
         self.weights_ = counts / counts.sum()
-        self.anchor_labels_ = self._merge_anchors(counts, seed)
+        self.anchor_labels_ = on_rank_zero(self._merge_anchors, counts, seed)
         self.n_clusters_ = int(self.anchor_labels_.max()) + 1
         self.labels_ = self.anchor_labels_[nearest]
         return self

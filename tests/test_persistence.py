@@ -75,7 +75,7 @@ class _InterruptAt(Callback):
 def test_keyboard_interrupt_leaves_a_usable_estimator_and_says_so(X, epoch):
     est = NebulaVariationalClusterer(n_anchors=4, **{**TINY, "max_epochs": 8},
                                      callbacks=[_InterruptAt(epoch)])
-    with pytest.warns(UserWarning, match=f"stopped after {epoch} of max_epochs=8"):
+    with pytest.warns(UserWarning, match=f"stopped after {epoch} of 8 epochs"):
         est.fit(X)
     assert len(est.history_) == epoch
     assert est.predict(X).shape == (80,)

@@ -1,0 +1,55 @@
+"""One rank of the data-parallel test (tests/test_distributed.py), run as
+``torchrun --standalone --nproc_per_node 2 tests/_distributed_worker.py OUT``.
+
+Each rank fits the clusterer on its own, unequal shard of four blobs and
+saves the fitted estimator and its parameters after every epoch.
+"""
+
+import pickle
+import sys
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from sklearn.datasets import make_blobs
+from skorch.callbacks import Callback
+
+from sknebula import NebulaVariationalClusterer
+
+
+class ParameterLog(Callback):
+    """Every parameter after every epoch: the ranks must agree before the
+    final broadcast, which would hide unsynchronised training."""
+
+    def initialize(self):
+        self.epochs = []
+        return self
+
+    def on_epoch_end(self, net, **kwargs):
+        self.epochs.append(
+            torch.cat([p.detach().reshape(-1) for p in net.module_.parameters()]).numpy().copy()
+        )
+
+
+def main(out):
+    dist.init_process_group("gloo")
+    torch.set_num_threads(1)
+    rank = dist.get_rank()
+    X, _ = make_blobs(n_samples=500, centers=4, n_features=8, random_state=0)
+    shard = X[:300] if rank == 0 else X[300:]  # unequal shards: 300 and 200
+    est = NebulaVariationalClusterer(
+        n_anchors=4, hidden_dims=(32,), latent_dim=3, max_epochs=20, random_state=0,
+        callbacks=[("log", ParameterLog())],
+    ).fit(shard)
+    log = dict(est.net_.callbacks_)["log"]
+    with open(f"{out}/rank{rank}.pkl", "wb") as f:
+        pickle.dump({"estimator": est, "epochs": np.stack(log.epochs)}, f)
+    dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    # Through the module, so that the pickles name ParameterLog by an
+    # importable module rather than __main__.
+    from _distributed_worker import main
+
+    main(sys.argv[1])
