@@ -46,3 +46,23 @@ def write_result(name, title, body, smoke=False, script=None):
         RESULTS.mkdir(exist_ok=True)
         (RESULTS / f"{name}.md").write_text(text)
     return text
+
+
+def read_tables(name):
+    """The markdown tables of ``results/<name>.md`` as lists of row dicts
+    (keyed by the header), in file order; [] when the file is absent."""
+    path = RESULTS / f"{name}.md"
+    if not path.exists():
+        return []
+    tables, header = [], None
+    for line in path.read_text().splitlines():
+        if not line.startswith("|"):
+            header = None
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if header is None:
+            header = cells
+            tables.append([])
+        elif not set("".join(cells)) <= set("-"):
+            tables[-1].append(dict(zip(header, cells)))
+    return tables

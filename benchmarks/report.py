@@ -8,7 +8,7 @@ benchmark that measured it; this script only stitches them together.
 
 from pathlib import Path
 
-from ._common import RESULTS
+from ._common import RESULTS, read_tables
 
 INTRO = """\
 # Benchmarks
@@ -23,7 +23,7 @@ the test command (too slow); a `--smoke` run of each does, so they cannot rot.
 | `python -m benchmarks.clustering` | ACC / NMI / ARI over 5 seeds (mean ± std, the worst seed, every seed), the fewest clusters used, median fit time and peak memory, at each torch thread count given (`--threads 1 2`), of NebulaVariationalClusterer at its defaults (the encoder of the data kind) against KMeans, GaussianMixture, ward, UMAP+GaussianMixture, tslearn's KShape and DTW k-means on the series, and ClustPy's DEC / IDEC / VaDE from their own venv (`make bench-env`), over the dev suite: digits, shifted sequences, anisotropic blobs, iris, aeon's ArrowHead, OSULeaf, BasicMotions and JapaneseVowels, Markov tokens, point clouds. `--name` writes parts run side by side to their own results file |
 | `python -m benchmarks.select_k` | which `n_anchors` each label-free score picks (the clusterer's own `score`, ELBO, latent silhouette, penalised ELBO) in a 3-fold GridSearchCV on every dev-suite set, beside GaussianMixture's BIC |
 | `python -m benchmarks.ablation` | what each part of the NVC objective contributes on digits |
-| `python -m benchmarks.throughput` | training / inference samples per second against a plain PyTorch loop, and growth with n and n_anchors |
+| `python -m benchmarks.throughput` | fit time against n at the defaults beside a plain PyTorch loop doing the same training (skorch's overhead), fit time, ACC and peak memory up to a million rows read from a memory map, the approximate neighbour search's recall, and digits trained data-parallel on two torchrun ranks |
 | `python -m benchmarks.disentangle`, `python -m benchmarks.embedding` | the quality bars of the supervised and self-supervised estimators, when present |
 
 Fit times depend on the machine's load and on torch's thread count; results
@@ -31,7 +31,118 @@ of a seed depend on the thread count too (see README).
 """
 
 
+PAGE = Path(__file__).parent.parent / "docs" / "user_guide" / "defaults.rst"
+
+PAGE_INTRO = """\
+.. This page is written by ``python -m benchmarks.report`` from the tables in
+   benchmarks/results/; edit the script, not the page.
+
+Results at the defaults
+=======================
+
+What every estimator measured at its default settings, copied by
+``python -m benchmarks.report`` from the tables the benchmark scripts wrote
+(``benchmarks/results/``, where each table also gives the date, the machine
+and the command). Means over seeds with the worst seed in brackets; ACC is
+the clustering accuracy under the best matching of clusters to classes.
+:class:`~sknebula.NebulaAutoencoder` trains the same model as the
+clusterer, with the same defaults, so the clusterer's rows are its rows.
+"""
+
+
+def _source(name):
+    for line in (RESULTS / f"{name}.md").read_text().splitlines():
+        if line.startswith("- command:"):
+            return "``" + line[len("- command:"):].strip().strip("`").strip() + "``"
+    return name
+
+
+def _csv_table(title, header, rows, source):
+    quoted = lambda cells: ", ".join('"' + str(c).replace('"', '""') + '"' for c in cells)
+    lines = [f".. csv-table:: {title}", f"   :header: {quoted(header)}", ""]
+    lines += ["   " + quoted(row) for row in rows]
+    return "\n".join(lines) + f"\n\nSource: {source}.\n"
+
+
+def _acc(row):
+    return f"{row['ACC'].split(' ')[0]} ({row['worst ACC']})" if row else "—"
+
+
+def _clustering_section():
+    nvc = read_tables("clustering-nvc")
+    if not nvc:
+        return ""
+    peers = [r for name in ("clustering-peers", "clustering-tspeers", "clustering-clustpy")
+             for t in read_tables(name) for r in t]
+    rows = []
+    for dataset in dict.fromkeys(r["dataset"] for r in nvc[0]):
+        mine = {r["threads"]: r for r in nvc[0] if r["dataset"] == dataset}
+        theirs = [r for r in peers if r["dataset"] == dataset]
+        kmeans = next((r for r in theirs if r["method"] == "KMeans"), None)
+        others = [r for r in theirs if r["method"] != "KMeans"]
+        best = max(others, key=lambda r: float(r["ACC"].split(" ")[0]), default=None)
+        used = sorted({r["clusters used (fewest) / asked"] for r in mine.values()})
+        rows.append([dataset, _acc(mine.get("1")), _acc(mine.get("2")), _acc(kmeans),
+                     f"{best['method']} {_acc(best)}" if best else "—", " ".join(used)])
+    return "\n" + _csv_table(
+        "NebulaVariationalClusterer (5 seeds) against the peers",
+        ["data", "NVC, 1 thread", "NVC, 2 threads", "KMeans", "best other peer",
+         "clusters used / asked"], rows,
+        f"``clustering-nvc``: {_source('clustering-nvc')}; the peers: ``clustering-peers``, "
+        "``clustering-tspeers``, ``clustering-clustpy``")
+
+
+def _volumes_section():
+    tables = read_tables("clustering-volumes")
+    if not tables:
+        return ""
+    rows = [[r["dataset"], r["method"], _acc(r)] for r in tables[0]]
+    return "\n" + _csv_table("Volumes (encoder='conv3d')", ["data", "method", "ACC"], rows,
+                              _source("clustering-volumes"))
+
+
+def _embedding_section():
+    tables = read_tables("embedding")
+    if not tables:
+        return ""
+    keep = {"raw pixels", "VariationalSimSiam", "VariationalJointEmbedding"}
+    rows = [[r["features"], r["data"], r["linear probe, standardised"], r["5-NN"]]
+            for r in tables[0] if r["features"] in keep]
+    one_class = [[r[k] for k in r] for r in tables[1]]
+    return ("\n" + _csv_table(
+        "VariationalSimSiam and VariationalJointEmbedding: probes of transform on digits "
+        "(3 seeds, mean ± std)", ["features", "data", "linear probe (standardised)", "5-NN"],
+        rows, _source("embedding"))
+        + "\n" + _csv_table("One-class anomaly detection on digits",
+                             list(tables[1][0]), one_class, _source("embedding")))
+
+
+def _disentangle_section():
+    tables = read_tables("disentangle")
+    if not tables:
+        return ""
+    rows = [[r[k] for k in ("model", "test accuracy", "min", "LR on z_s", "LR on z_u")]
+            for r in tables[0] if "defaults" in r["model"] or "raw pixels" in r["model"]]
+    return "\n" + _csv_table(
+        "LabelDisentangledVAE on digits (3 seeds)",
+        ["model", "test accuracy", "worst", "LR on z_s", "LR on z_u"], rows,
+        _source("disentangle"))
+
+
+def defaults_page():
+    """The user guide's "Results at the defaults" page, from results/."""
+    sections = [_clustering_section(), _volumes_section(), _embedding_section(),
+                _disentangle_section()]
+    return PAGE_INTRO + "".join(sections)
+
+
+def write_defaults_page():
+    PAGE.write_text(defaults_page())
+    print(f"wrote {PAGE}")
+
+
 def main():
+    write_defaults_page()
     parts = [INTRO]
     order = ["clustering-nvc", "clustering-ninit", "clustering-peers", "clustering-tspeers",
              "clustering-clustpy", "clustering-volumes",

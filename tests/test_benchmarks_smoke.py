@@ -31,3 +31,12 @@ def test_select_k_benchmark_smoke(capsys):
     assert len(rows) == 1 and rows[0][1] == 10
     assert all(pick in (6, 10, 15) for pick in rows[0][3:8])
     assert "GaussianMixture BIC" in capsys.readouterr().out
+
+
+def test_the_defaults_page_is_the_one_the_results_give():
+    """docs/user_guide/defaults.rst is written by benchmarks.report from the
+    result tables; a hand edit, or results without a regenerated page, fail."""
+    from benchmarks import report
+
+    assert report.PAGE.read_text() == report.defaults_page()
+    assert "NebulaVariationalClusterer" in report.PAGE.read_text()
