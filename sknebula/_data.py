@@ -64,13 +64,15 @@ def _uses_hnsw(algorithm, flat):
     return True
 
 
-def hnsw_search(flat, k):
+def hnsw_search(flat, k, chunk=100_000, each=None):
     """The ``k`` approximate nearest rows of every row (itself usually first),
     by a faiss HNSW graph; -1 where fewer were found.
 
     The graph is built on one thread, since a parallel build inserts rows in
     an order that varies between runs; the search is parallel and exact
-    given the graph, so the table is reproducible.
+    given the graph, so the table is reproducible. Rows are searched in
+    chunks, each passed through ``each(result, first_row)`` when given, so
+    that a million rows never hold a whole int64 result (170 MB).
     """
     faiss = _faiss()
     flat = np.ascontiguousarray(flat, dtype=np.float32)
@@ -83,22 +85,33 @@ def hnsw_search(flat, k):
     finally:
         faiss.omp_set_num_threads(threads)
     index.hnsw.efSearch = max(_HNSW_BUILD_BEAM, 2 * k)
-    return index.search(flat, k)[1]
+    each = each or (lambda found, first_row: found)
+    return np.concatenate([
+        each(index.search(flat[start : start + chunk], k)[1], start)
+        for start in range(0, len(flat), chunk)
+    ])
 
 
-def _drop_self(idx, k):
-    """``idx`` without each row's own index and misses (-1), ``k`` columns;
-    a row left with fewer repeats its nearest found neighbour."""
-    own = np.arange(len(idx))[:, None]
+def _index_dtype(n):
+    """The smallest signed integer dtype that holds row indices up to n."""
+    return np.int32 if n < 2**31 else np.int64
+
+
+def _drop_self(idx, k, first_row=0, n_rows=None):
+    """``idx`` (the rows from ``first_row`` on of a table of ``n_rows``)
+    without each row's own index and misses (-1), ``k`` columns; a row left
+    with fewer repeats its nearest found neighbour."""
+    idx = idx.astype(_index_dtype(n_rows or len(idx)), copy=False)
+    own = np.arange(first_row, first_row + len(idx), dtype=idx.dtype)[:, None]
     valid = (idx != own) & (idx >= 0)
     # A stable sort moves the valid entries first, in their order.
-    order = np.argsort(~valid, axis=1, kind="stable")[:, :k]
+    order = np.argsort(~valid, axis=1, kind="stable")[:, :k].astype(idx.dtype)
     picked = np.take_along_axis(idx, order, axis=1)
     found = np.take_along_axis(valid, order, axis=1)
     picked = np.where(found, picked, picked[:, :1])
     if not found[:, 0].all():  # a row with no neighbour at all: itself
         picked[~found[:, 0]] = own[~found[:, 0]]
-    return picked.astype(np.int64)
+    return picked
 
 
 def neighbour_table(X, n_neighbors, features=None, algorithm="auto"):
@@ -107,7 +120,7 @@ def neighbour_table(X, n_neighbors, features=None, algorithm="auto"):
     Distances are Euclidean on ``features(X)``, by default the flattened
     input. ``algorithm`` is "exact" (scikit-learn's NearestNeighbors),
     "hnsw" (approximate, faiss) or "auto" (exact up to 50,000 samples).
-    Returns an int64 array of shape ``(n_samples, k)`` with
+    Returns an integer array (int32 below 2**31 rows) of shape ``(n_samples, k)`` with
     ``k = min(n_neighbors, n_samples - 1)``, or ``None`` when ``k`` is 0
     (no partners).
     """
@@ -115,11 +128,11 @@ def neighbour_table(X, n_neighbors, features=None, algorithm="auto"):
     if k < 1:
         return None
     flat = X.reshape(len(X), -1) if features is None else features(X)
-    if _uses_hnsw(algorithm, flat):
-        idx = hnsw_search(flat, k + 1)
-    else:
-        idx = NearestNeighbors(n_neighbors=k + 1).fit(flat).kneighbors(flat, return_distance=False)
     # Each row's own index is usually first, not always (duplicates).
+    if _uses_hnsw(algorithm, flat):
+        n = flat.shape[0]
+        return hnsw_search(flat, k + 1, each=lambda idx, first: _drop_self(idx, k, first, n))
+    idx = NearestNeighbors(n_neighbors=k + 1).fit(flat).kneighbors(flat, return_distance=False)
     return _drop_self(idx, k)
 
 
@@ -142,11 +155,13 @@ class NeighbourPairs(torch.utils.data.Dataset):
 
     def __getitem__(self, index):
         index = np.asarray(index)
-        inputs = {"x": self.X[index]}
+        x = self.X[index]
+        inputs = {"x": x}
         if self.neighbours is not None:
             pick = torch.randint(self.neighbours.shape[1], index.shape).numpy()
             inputs["partner"] = self.X[self.neighbours[index, pick]]
-        return inputs, self.Y[index]
+        # The target is usually the input itself: gather it once.
+        return inputs, x if self.Y is self.X else self.Y[index]
 
 
 def batch_loader(dataset, batch_size, shuffle=True, epoch_samples=None, **kwargs):

@@ -171,7 +171,8 @@ class NebulaBase(BaseDeepEstimator):
             module = self._build_module(X32, target, reconstruction)
             if data is None:
                 neighbours = self._neighbours(X32)
-                data = NeighbourPairs(X32, np.asarray(target, dtype=np.float32), neighbours)
+                Y32 = X32 if target is X else np.asarray(target, dtype=np.float32)
+                data = NeighbourPairs(X32, Y32, neighbours)
             net = self._train_once(module, X32, target, data, reconstruction, warmup, seed)
             if self.n_init == 1:
                 best = (net, seed)

@@ -93,7 +93,7 @@ def test_hnsw_finds_the_exact_neighbours_reproducibly():
     X, _ = make_blobs(n_samples=2000, centers=5, n_features=16, random_state=0)
     exact = neighbour_table(X, 10, algorithm="exact")
     approx = neighbour_table(X, 10, algorithm="hnsw")
-    assert approx.shape == exact.shape == (2000, 10) and approx.dtype == np.int64
+    assert approx.shape == exact.shape == (2000, 10) and approx.dtype == np.int32
     assert not (approx == np.arange(2000)[:, None]).any()  # never the sample itself
     assert _recall(approx, exact) > 0.9
     np.testing.assert_array_equal(approx, neighbour_table(X, 10, algorithm="hnsw"))
@@ -103,9 +103,10 @@ def test_auto_search_is_exact_on_small_data_and_approximate_beyond(monkeypatch):
     X, _ = _blobs(200)
     calls = []
 
-    def spy(flat, k):
+    def spy(flat, k, each):
         calls.append(k)
-        return _data.NearestNeighbors(n_neighbors=k).fit(flat).kneighbors(flat, return_distance=False)
+        return each(_data.NearestNeighbors(n_neighbors=k).fit(flat).kneighbors(
+            flat, return_distance=False), 0)
 
     monkeypatch.setattr(_data, "hnsw_search", spy)
     monkeypatch.setattr(_data, "_faiss", lambda: object())
@@ -176,3 +177,15 @@ def test_fit_trains_from_a_memory_map_without_loading_it(tmp_path, dtype):
     if dtype == np.float32:  # trained from the map's pages, not a copy
         assert np.shares_memory(_SeeTrainingData.seen[0], mapped)
     assert not mapped.flags.writeable
+
+
+@needs_faiss
+def test_hnsw_search_in_chunks_gives_the_whole_table():
+    X, _ = make_blobs(n_samples=1000, centers=3, n_features=8, random_state=1)
+    X = X.astype(np.float32)
+    whole = _data.hnsw_search(X, 6)
+    firsts = []
+    chunked = _data.hnsw_search(X, 6, chunk=128,
+                                each=lambda idx, first: firsts.append(first) or idx)
+    np.testing.assert_array_equal(whole, chunked)
+    assert firsts == list(range(0, 1000, 128))
