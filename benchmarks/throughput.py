@@ -243,7 +243,7 @@ def main(argv=None):
         f"### 4. Data-parallel (torch.distributed, gloo, CPU)\n\nsklearn's digits (/16) at "
         f"the defaults: one process with 2 torch threads, against `torchrun "
         f"--nproc_per_node 2` where each rank fits half of the rows with 1 thread (the same "
-        f"epochs and the same batch of 256 per step over the ranks); ACC of the fitted "
+        f"epochs, batches of 256 on each rank); ACC of the fitted "
         f"model's `predict` on all 1,797 digits.\n\n{t4}"
     )
     body = f"device: {device} (the estimators' `device=\"auto\"`).\n\n" + body

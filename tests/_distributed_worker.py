@@ -38,7 +38,8 @@ def main(out):
     X, _ = make_blobs(n_samples=500, centers=4, n_features=8, random_state=0)
     shard = X[:300] if rank == 0 else X[300:]  # unequal shards: 300 and 200
     est = NebulaVariationalClusterer(
-        n_anchors=4, hidden_dims=(32,), latent_dim=3, max_epochs=20, random_state=0,
+        n_anchors=4, hidden_dims=(32,), latent_dim=3, max_epochs=20, batch_size=64,
+        random_state=0,
         callbacks=[("log", ParameterLog())],
     ).fit(shard)
     log = dict(est.net_.callbacks_)["log"]
