@@ -72,7 +72,8 @@ def _clustering_section():
     nvc = read_tables("clustering-nvc")
     if not nvc:
         return ""
-    peers = [r for name in ("clustering-peers", "clustering-tspeers", "clustering-clustpy")
+    peers = [r for name in ("clustering-peers", "clustering-tspeers", "clustering-tspeers-more",
+                            "clustering-clustpy")
              for t in read_tables(name) for r in t]
     rows = []
     for dataset in dict.fromkeys(r["dataset"] for r in nvc[0]):
@@ -89,7 +90,7 @@ def _clustering_section():
         ["data", "NVC, 1 thread", "NVC, 2 threads", "KMeans", "best other peer",
          "clusters used / asked"], rows,
         f"``clustering-nvc``: {_source('clustering-nvc')}; the peers: ``clustering-peers``, "
-        "``clustering-tspeers``, ``clustering-clustpy``")
+        "``clustering-tspeers``, ``clustering-tspeers-more``, ``clustering-clustpy``")
 
 
 def _volumes_section():
@@ -145,8 +146,8 @@ def main():
     write_defaults_page()
     parts = [INTRO]
     order = ["clustering-nvc", "clustering-ninit", "clustering-peers", "clustering-tspeers",
-             "clustering-clustpy", "clustering-volumes",
-             "clustering", "select_k",
+             "clustering-tspeers-more", "clustering-clustpy", "clustering-volumes",
+             "clustering", "select_k", "select_k-more",
              "ablation",
              "throughput"]
     files = sorted(RESULTS.glob("*.md"), key=lambda p: (p.stem not in order,

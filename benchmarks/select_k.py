@@ -67,6 +67,8 @@ def main(argv=None):
     parser.add_argument("--smoke", action="store_true", help="tiny run for the test suite")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--datasets", nargs="*", default=list(DATASETS))
+    parser.add_argument("--name", default="select_k",
+                        help="results file (results/NAME.md), to run parts side by side")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     datasets = args.datasets[:1] if args.smoke else args.datasets
@@ -79,7 +81,8 @@ def main(argv=None):
     )
     body = (f"`n_anchors` picked by each score (3 shuffled folds, seed 0, {args.threads} torch "
             f"threads); the estimator's own `score` is what a plain GridSearchCV uses.\n\n{table}")
-    write_result("select_k", "Choosing n_anchors without labels", body, smoke=args.smoke)
+    write_result(args.name, "Choosing n_anchors without labels", body, smoke=args.smoke,
+                 script="select_k")
     return rows
 
 

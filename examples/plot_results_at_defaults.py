@@ -31,7 +31,7 @@ def mean_and_worst(row):
 # %%
 # Clustering accuracy over the dev suite (two torch threads for NVC)
 nvc = [r for r in read_tables("clustering-nvc")[0] if r["threads"] == "2"]
-peers = [r for name in ("clustering-peers", "clustering-tspeers")
+peers = [r for name in ("clustering-peers", "clustering-tspeers", "clustering-tspeers-more")
          for table in read_tables(name) for r in table]
 datasets = [r["dataset"] for r in nvc]
 bars = {"NVC": [], "KMeans": [], "best other peer": []}
