@@ -53,6 +53,7 @@ def main(out, seed, smoke=False):
         with open(os.path.join(out, "result.json"), "w") as f:
             json.dump(result, f)
     if parallel:
+        dist.barrier()  # a rank that leaves while another works aborts gloo
         dist.destroy_process_group()
 
 

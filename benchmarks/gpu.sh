@@ -7,7 +7,7 @@
 # 1. the CUDA test: fit on the GPU, pickle, unpickle and predict with CUDA
 #    hidden (tests/test_cluster.py, skipped on CPU-only machines);
 # 2. the throughput tables on CUDA up to a million rows
-#    (results/throughput-cuda.md);
+#    (results/throughput-cuda-*.md);
 # 3. where the machine has two GPUs or more, digits trained data-parallel
 #    on two GPUs with NCCL, against one process.
 # Record what it prints in benchmarks/README.md.
@@ -16,7 +16,7 @@ PYTHON=${PYTHON:-python}
 nvidia-smi -L
 $PYTHON -m pytest -q -rs tests/test_cluster.py -k cuda
 $PYTHON -m benchmarks.throughput --sizes 10000 100000 --large 100000 1000000 --seeds 1 \
-    --name throughput-cuda
+    --tables overhead large --prefix throughput-cuda
 if [ "$(nvidia-smi -L | wc -l)" -ge 2 ]; then
     out=$(mktemp -d)
     BACKEND=nccl $PYTHON -m torch.distributed.run --standalone --nproc_per_node 2 \

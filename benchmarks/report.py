@@ -149,7 +149,8 @@ def main():
              "clustering-tspeers-more", "clustering-clustpy", "clustering-volumes",
              "clustering", "select_k", "select_k-more",
              "ablation",
-             "throughput"]
+             "throughput-overhead", "throughput-large", "throughput-search",
+             "throughput-parallel"]
     files = sorted(RESULTS.glob("*.md"), key=lambda p: (p.stem not in order,
                                                          order.index(p.stem) if p.stem in order else 0,
                                                          p.stem))

@@ -1,6 +1,6 @@
 """Training cost against n, neighbour search, memory, data-parallel speed-up.
 
-    python -m benchmarks.throughput            # writes results/throughput.md
+    python -m benchmarks.throughput            # writes results/throughput-<table>.md
     python -m benchmarks.throughput --smoke    # seconds; what the test suite runs
 
 On synthetic rows (ten blobs, 64 features scaled to [0, 1]) and the
@@ -218,45 +218,65 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, default=3, help="seeds of the data-parallel runs")
     parser.add_argument("--repeats", type=int, default=3,
                         help="runs of each side of the overhead table (the fastest is kept)")
-    parser.add_argument("--name", default="throughput", help="results file (results/NAME.md)")
+    parser.add_argument("--tables", nargs="*", default=list(TABLES), choices=list(TABLES),
+                        help="which tables to run; each writes results/<prefix>-<table>.md")
+    parser.add_argument("--prefix", default="throughput",
+                        help="results file prefix (throughput-cuda for benchmarks/gpu.sh)")
     args = parser.parse_args(argv)
     if args.smoke:
         args.sizes, args.large, args.seeds, args.repeats = [300], [2000], 1, 1
     torch.set_num_threads(min(2, os.cpu_count()))
-    epochs = 4 if args.smoke else "auto"
-
+    args.epochs = 4 if args.smoke else "auto"
+    args.device = "cuda" if torch.cuda.is_available() else "cpu"
     NebulaVariationalClusterer(max_epochs=2).fit(synthetic(300)[0])  # warm start-up costs
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    t1, fit_times = overhead_table(args.sizes, epochs, device, args.repeats)
-    with tempfile.TemporaryDirectory() as work:
-        t2 = large_table(args.large, work, epochs)
-    t3 = search_table(300 if args.smoke else 100_000, [] if args.smoke else [1_000_000])
-    t4 = parallel_table(range(args.seeds), args.smoke)
+    for table in args.tables:
+        title, body = TABLES[table](args)
+        body = f"device: {args.device} (the estimators' `device=\"auto\"`).\n\n{body}"
+        write_result(f"{args.prefix}-{table}", title, body, smoke=args.smoke,
+                     script="throughput")
+
+
+def _overhead(args):
+    t1, fit_times = overhead_table(args.sizes, args.epochs, args.device, args.repeats)
     growth = ""
     if {10_000, 100_000} <= set(fit_times):
         growth = (f"\n\nfit s at 100,000 over fit s at 10,000: "
                   f"**{fit_times[100_000] / fit_times[10_000]:.1f}**.")
-    body = (
-        f"### 1. Fit time against n, and skorch against a bare loop\n\nThe clusterer at "
-        f"its defaults: `max_epochs=\"auto\"` ({auto_epochs(1000, 250)} epochs up to 8,192 rows, "
-        f"then a budget of 2,048,000 samples seen), exact k-NN up to 50,000 rows and HNSW "
-        f"beyond. The plain loop repeats the same training without skorch (same epochs, "
-        f"partners, anchor placement and re-seeding); the overhead compares the fit without "
-        f"its k-NN search to it, each side the fastest of {args.repeats} interleaved runs.\n\n{t1}{growth}\n\n"
-        f"### 2. Large n, from a memory map\n\nEach fit in a fresh process that opens the "
-        f"float32 data with `np.load(path, mmap_mode=\"r\")`; peak RSS is that process's "
-        f"maximum resident set (interpreter, torch and the mapped pages included).\n\n{t2}\n\n"
-        f"### 3. Neighbour search\n\nExact: scikit-learn's `NearestNeighbors`; HNSW: faiss "
-        f"`IndexHNSWFlat` (degree 32, beam 64), built on one thread, searched on all; the "
-        f"k-NN of every row.\n\n{t3}\n\n"
-        f"### 4. Data-parallel (torch.distributed, gloo, CPU)\n\nsklearn's digits (/16) at "
-        f"the defaults: one process with 2 torch threads, against `torchrun "
-        f"--nproc_per_node 2` where each rank fits half of the rows with 1 thread (the same "
-        f"epochs, batches of 256 on each rank); ACC of the fitted "
-        f"model's `predict` on all 1,797 digits.\n\n{t4}"
-    )
-    body = f"device: {device} (the estimators' `device=\"auto\"`).\n\n" + body
-    write_result(args.name, "Throughput and scale", body, smoke=args.smoke, script="throughput")
+    return "Throughput: fit time against n, skorch against a bare loop", (
+        f"The clusterer at its defaults: `max_epochs=\"auto\"` ({auto_epochs(1000, 250)} epochs "
+        f"up to 8,192 rows, then a budget of 2,048,000 samples seen), exact k-NN up to 50,000 "
+        f"rows and HNSW beyond. The plain loop repeats the same training without skorch (same "
+        f"epochs, partners, anchor placement and re-seeding); the overhead compares the fit "
+        f"without its k-NN search to it, each side the fastest of {args.repeats} interleaved "
+        f"runs.\n\n{t1}{growth}")
+
+
+def _large(args):
+    with tempfile.TemporaryDirectory() as work:
+        t2 = large_table(args.large, work, args.epochs)
+    return "Throughput: large n from a memory map", (
+        f"Each fit at the defaults in a fresh process that opens the float32 data with "
+        f"`np.load(path, mmap_mode=\"r\")`; peak RSS is that process's maximum resident set "
+        f"(interpreter, torch and the mapped pages included).\n\n{t2}")
+
+
+def _search(args):
+    t3 = search_table(300 if args.smoke else 100_000, [] if args.smoke else [1_000_000])
+    return "Throughput: neighbour search", (
+        f"Exact: scikit-learn's `NearestNeighbors`; HNSW: faiss `IndexHNSWFlat` (degree 32, "
+        f"beam 64), built on one thread, searched on all; the k-NN of every row.\n\n{t3}")
+
+
+def _parallel(args):
+    t4 = parallel_table(range(args.seeds), args.smoke)
+    return "Throughput: data-parallel training (torch.distributed, gloo, CPU)", (
+        f"sklearn's digits (/16) at the defaults: one process with 2 torch threads, against "
+        f"`torchrun --nproc_per_node 2` where each rank fits half of the rows with 1 thread "
+        f"(the same epochs, batches of 256 on each rank); ACC of the fitted model's `predict` "
+        f"on all 1,797 digits.\n\n{t4}")
+
+
+TABLES = {"overhead": _overhead, "large": _large, "search": _search, "parallel": _parallel}
 
 
 if __name__ == "__main__":

@@ -21,9 +21,16 @@ def anchor_array(net):
     return net.module_.anchors.detach().cpu().double().numpy()
 
 
-def nearest_anchor(mu, anchors):
-    """Index of the nearest anchor to each latent (numpy), ``(n,)``."""
-    return ((mu[:, None] - anchors[None]) ** 2).sum(-1).argmin(1)
+def nearest_anchor(mu, anchors, chunk=32768):
+    """Index of the nearest anchor to each latent (numpy), ``(n,)``.
+
+    In chunks of rows: the differences of all n latents to all K anchors at
+    once take ``n * K * latent_dim`` floats (800 MB at a million rows).
+    """
+    return np.concatenate([
+        ((part[:, None] - anchors[None]) ** 2).sum(-1).argmin(1)
+        for part in np.array_split(mu, max(1, -(-len(mu) // chunk)))
+    ]) if len(mu) else np.zeros(0, dtype=np.intp)
 
 
 def relocate_starving_anchors(mu, anchors, min_count, random_state):

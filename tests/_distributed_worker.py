@@ -45,6 +45,7 @@ def main(out):
     log = dict(est.net_.callbacks_)["log"]
     with open(f"{out}/rank{rank}.pkl", "wb") as f:
         pickle.dump({"estimator": est, "epochs": np.stack(log.epochs)}, f)
+    dist.barrier()  # a rank that leaves while another works aborts gloo
     dist.destroy_process_group()
 
 
