@@ -249,7 +249,6 @@ class BaseDeepEstimator(BaseEstimator):
         # progress bar over the batches of each epoch.
         progress = [("progress", ProgressBar())] if self.verbose else []
         net_params = {f"criterion__{k}": v for k, v in criterion_params.items()}
-        batch_size = min(self.batch_size, n_samples)
         parallel = []
         if _distributed.is_active():
             # Every rank takes batches of batch_size, so the in-batch terms
@@ -264,7 +263,7 @@ class BaseDeepEstimator(BaseEstimator):
             optimizer=self.optimizer,
             lr=self.lr,
             max_epochs=self.n_epochs_,
-            batch_size=batch_size,
+            batch_size=min(self.batch_size, n_samples),
             train_split=None,
             iterator_train=batch_loader,
             device=self._device(),

@@ -30,7 +30,7 @@ def nearest_anchor(mu, anchors, chunk=32768):
     return np.concatenate([
         ((part[:, None] - anchors[None]) ** 2).sum(-1).argmin(1)
         for part in np.array_split(mu, max(1, -(-len(mu) // chunk)))
-    ]) if len(mu) else np.zeros(0, dtype=np.intp)
+    ])
 
 
 def relocate_starving_anchors(mu, anchors, min_count, random_state):
