@@ -66,3 +66,23 @@ def read_tables(name):
         elif not set("".join(cells)) <= set("-"):
             tables[-1].append(dict(zip(header, cells)))
     return tables
+
+
+# The result files that hold the clustering peers' rows (every method but NVC).
+PEER_RESULTS = ("clustering-peers", "clustering-tspeers", "clustering-tspeers-more",
+                "clustering-clustpy")
+
+
+def mean_acc(row):
+    """The mean of a clustering row's "mean ± std" ACC cell."""
+    return float(row["ACC"].split(" ")[0])
+
+
+def kmeans_and_best_peer(dataset):
+    """A data set's KMeans row and its best other peer's row (by mean ACC)
+    from the peers' result files; None where there is none."""
+    rows = [r for name in PEER_RESULTS for table in read_tables(name) for r in table
+            if r["dataset"] == dataset]
+    kmeans = next((r for r in rows if r["method"] == "KMeans"), None)
+    best = max((r for r in rows if r["method"] != "KMeans"), key=mean_acc, default=None)
+    return kmeans, best

@@ -8,7 +8,7 @@ benchmark that measured it; this script only stitches them together.
 
 from pathlib import Path
 
-from ._common import RESULTS, read_tables
+from ._common import PEER_RESULTS, RESULTS, kmeans_and_best_peer, read_tables
 
 INTRO = """\
 # Benchmarks
@@ -72,16 +72,10 @@ def _clustering_section():
     nvc = read_tables("clustering-nvc")
     if not nvc:
         return ""
-    peers = [r for name in ("clustering-peers", "clustering-tspeers", "clustering-tspeers-more",
-                            "clustering-clustpy")
-             for t in read_tables(name) for r in t]
     rows = []
     for dataset in dict.fromkeys(r["dataset"] for r in nvc[0]):
         mine = {r["threads"]: r for r in nvc[0] if r["dataset"] == dataset}
-        theirs = [r for r in peers if r["dataset"] == dataset]
-        kmeans = next((r for r in theirs if r["method"] == "KMeans"), None)
-        others = [r for r in theirs if r["method"] != "KMeans"]
-        best = max(others, key=lambda r: float(r["ACC"].split(" ")[0]), default=None)
+        kmeans, best = kmeans_and_best_peer(dataset)
         used = sorted({r["clusters used (fewest) / asked"] for r in mine.values()})
         rows.append([dataset, _acc(mine.get("1")), _acc(mine.get("2")), _acc(kmeans),
                      f"{best['method']} {_acc(best)}" if best else "—", " ".join(used)])
@@ -89,8 +83,8 @@ def _clustering_section():
         "NebulaVariationalClusterer (5 seeds) against the peers",
         ["data", "NVC, 1 thread", "NVC, 2 threads", "KMeans", "best other peer",
          "clusters used / asked"], rows,
-        f"``clustering-nvc``: {_source('clustering-nvc')}; the peers: ``clustering-peers``, "
-        "``clustering-tspeers``, ``clustering-tspeers-more``, ``clustering-clustpy``")
+        f"``clustering-nvc``: {_source('clustering-nvc')}; the peers: "
+        + ", ".join(f"``{name}``" for name in PEER_RESULTS))
 
 
 def _volumes_section():

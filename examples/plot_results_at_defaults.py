@@ -21,24 +21,20 @@ import numpy as np
 # The repository root: the gallery runs examples from examples/.
 ROOT = next(p for p in (Path.cwd(), Path.cwd().parent) if (p / "benchmarks" / "results").is_dir())
 sys.path.insert(0, str(ROOT))
-from benchmarks._common import read_tables  # noqa: E402
+from benchmarks._common import kmeans_and_best_peer, mean_acc, read_tables  # noqa: E402
 
 
 def mean_and_worst(row):
-    return float(row["ACC"].split(" ")[0]), float(row["worst ACC"])
+    return mean_acc(row), float(row["worst ACC"])
 
 
 # %%
 # Clustering accuracy over the dev suite (two torch threads for NVC)
 nvc = [r for r in read_tables("clustering-nvc")[0] if r["threads"] == "2"]
-peers = [r for name in ("clustering-peers", "clustering-tspeers", "clustering-tspeers-more")
-         for table in read_tables(name) for r in table]
 datasets = [r["dataset"] for r in nvc]
 bars = {"NVC": [], "KMeans": [], "best other peer": []}
 for row in nvc:
-    theirs = [r for r in peers if r["dataset"] == row["dataset"]]
-    kmeans = next(r for r in theirs if r["method"] == "KMeans")
-    best = max((r for r in theirs if r["method"] != "KMeans"), key=lambda r: mean_and_worst(r)[0])
+    kmeans, best = kmeans_and_best_peer(row["dataset"])
     for name, r in (("NVC", row), ("KMeans", kmeans), ("best other peer", best)):
         bars[name].append(mean_and_worst(r))
 
