@@ -7,8 +7,12 @@ import torch
 from skorch.callbacks import Callback
 from sklearn.cluster import KMeans
 
-from ._distributed import gather_rows, on_rank_zero, world_size
+from ._distributed import gather_rows, on_rank_zero, total, world_size
 from ._net import batched_apply
+from .metrics import graph_modularity
+
+# k-means solutions drawn when the anchors are placed (init_anchors_from_data).
+ANCHOR_CANDIDATES = 64
 
 
 def latent_means(net, X):
@@ -79,16 +83,49 @@ def relocate_starving_anchors(mu, anchors, min_count, random_state):
     return anchors, sorted(set(moved))
 
 
-def _kmeans_centres(mu, n_clusters, random_state):
-    return KMeans(n_clusters=n_clusters, n_init=3, random_state=random_state).fit(mu).cluster_centers_
+def _kmeans_centres(mu, n_clusters, random_state, n_init=3):
+    return KMeans(n_clusters=n_clusters, n_init=n_init, random_state=random_state).fit(mu).cluster_centers_
 
 
-def init_anchors_from_data(net, X, random_state):
-    """Place the anchors at the k-means centres of the latent means of X
-    (of every rank's X, data-parallel)."""
+def _candidate_centres(mu, n_clusters, n_candidates, random_state, max_samples=20000):
+    """``n_candidates`` k-means solutions (one k-means++ start each), fitted on
+    at most ``max_samples`` evenly spaced latents so that large data stays cheap."""
+    step = -(-len(mu) // max_samples)
+    sample = mu[::step]
+    rng = np.random.RandomState(random_state)
+    return [
+        _kmeans_centres(sample, n_clusters, rng.randint(2**31 - 1), n_init=1)
+        for _ in range(n_candidates)
+    ]
+
+
+def init_anchors_from_data(net, X, random_state, neighbours=None, n_candidates=ANCHOR_CANDIDATES):
+    """Place the anchors at k-means centres of the latent means of X (of
+    every rank's X, data-parallel).
+
+    With a partner table ``neighbours``, ``n_candidates`` k-means solutions
+    are drawn and the one whose assignment keeps the partners together best
+    (modularity on the partner graph, :func:`sknebula.metrics.graph_modularity`)
+    is kept. Inertia is a poor judge here: on digits' warm-up latents, single
+    k-means starts ranged from 0.78 to 0.94 ACC, the lowest inertia of 20
+    picked 0.86 on average, and the highest partner modularity 0.92, since
+    the partners say which points belong together and k-means does not read
+    them. Without partners, the lowest inertia of 3 starts.
+    """
     module = net.module_
-    mu = gather_rows(latent_means(net, X))
-    centres = on_rank_zero(_kmeans_centres, mu, module.anchors.shape[0], random_state)
+    mu_local = latent_means(net, X)
+    mu = gather_rows(mu_local)
+    n_anchors = module.anchors.shape[0]
+    if neighbours is None:
+        centres = on_rank_zero(_kmeans_centres, mu, n_anchors, random_state)
+    else:
+        candidates = on_rank_zero(_candidate_centres, mu, n_anchors, n_candidates, random_state)
+        # Each rank judges every candidate on its own partners; the sum
+        # over ranks picks the same one everywhere.
+        quality = total(np.array([
+            graph_modularity(neighbours, nearest_anchor(mu_local, c)) for c in candidates
+        ]))
+        centres = candidates[int(np.argmax(quality))]
     with torch.no_grad():
         module.anchors.copy_(torch.as_tensor(centres, dtype=module.anchors.dtype))
         module.anchors_ready.fill_(True)
@@ -110,17 +147,34 @@ class AnchorInitializer(Callback):
         self.random_state = random_state
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
-        self._X = X.X
+        self._X, self._neighbours = X.X, X.neighbours
         if self.warmup_epochs == 0 and not bool(net.module_.anchors_ready):
-            init_anchors_from_data(net, self._X, self.random_state)
+            self._place(net)
 
     def on_epoch_end(self, net, **kwargs):
         if len(net.history) == self.warmup_epochs and not bool(net.module_.anchors_ready):
-            init_anchors_from_data(net, self._X, self.random_state)
+            self._place(net)
+
+    def _place(self, net):
+        init_anchors_from_data(net, self._X, self.random_state, self._neighbours)
 
     def on_train_end(self, net, **kwargs):
         # Do not keep (and pickle) a reference to the training data.
-        self._X = None
+        self._X = self._neighbours = None
+
+
+def cosine_after_warmup(epoch, warmup_epochs, n_epochs):
+    """Learning-rate factor: 1 through the warm-up, then a cosine from 1 to 0
+    over the nebula phase (for ``torch.optim.lr_scheduler.LambdaLR``).
+
+    At a constant rate a settled assignment could still flip late: on
+    digits a group of ones moved to the eights in the last 40 epochs and
+    cost 0.05 ACC; a rate that decays lets the anchors settle.
+    """
+    if epoch < warmup_epochs:
+        return 1.0
+    progress = (epoch - warmup_epochs) / max(1, n_epochs - warmup_epochs)
+    return 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
 
 
 def set_anchors(net, anchors, moved=()):

@@ -1,11 +1,14 @@
 """Nebula Variational Coding training shared by the clusterer and the autoencoder."""
 
 import warnings
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
 import torch
 from scipy.special import logsumexp
+from skorch.callbacks import LRScheduler
+from torch.optim.lr_scheduler import LambdaLR
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted
@@ -16,6 +19,7 @@ from ._callbacks import (
     AnchorInitializer,
     AnchorReseeder,
     anchor_array,
+    cosine_after_warmup,
     init_anchors_from_data,
     latent_means,
     nearest_anchor,
@@ -250,12 +254,21 @@ class NebulaBase(BaseDeepEstimator):
                         random_state=seed,
                     ),
                 ),
+                (
+                    "lr",
+                    LRScheduler(
+                        policy=LambdaLR,
+                        lr_lambda=partial(
+                            cosine_after_warmup, warmup_epochs=warmup, n_epochs=self.n_epochs_
+                        ),
+                    ),
+                ),
             ],
         )
         self._fit_net(net, data)
         if not bool(net.module_.anchors_ready):
             # Training was interrupted during the warm-up.
-            init_anchors_from_data(net, X32, seed)
+            init_anchors_from_data(net, X32, seed, data.neighbours)
         self._revive_dead_anchors(net, X32, seed)
         return net
 

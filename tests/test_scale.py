@@ -67,8 +67,8 @@ def test_auto_warmup_is_a_share_of_the_epochs_trained(monkeypatch):
     X, _ = _blobs()
     monkeypatch.setattr(_base, "SAMPLE_BUDGET", 10 * len(X))
     est = NebulaVariationalClusterer(n_anchors=3, n_neighbors=5, **SMALL).fit(X)
-    # The contrastive warm-up term stops when the anchors are placed, at 60%.
-    warm = [epoch for epoch in est.history_ if "train_contrastive" in epoch]
+    # The anchor terms start when the anchors are placed, at 60%.
+    warm = [epoch for epoch in est.history_ if "train_kl" not in epoch]
     assert est.n_epochs_ == 10 and len(warm) == 6
 
 
