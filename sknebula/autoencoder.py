@@ -54,7 +54,7 @@ class NebulaAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Nebul
         Epochs before the anchors are placed; "auto" is 60% of the
         epochs trained (``n_epochs_``).
     contrastive_weight : float, default=10.0
-        Weight of the warm-up InfoNCE term.
+        Weight of the InfoNCE term between partners, in both phases.
     consistency_weight : float, default=1.0
         Weight of the partner anchor-consistency term.
     balance_weight : float, default=5.0

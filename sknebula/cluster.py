@@ -37,11 +37,14 @@ class NebulaVariationalClusterer(
        ``rec(x) + contrastive_weight * InfoNCE(mu(x), mu(x'))`` where ``x'`` is
        one of the ``n_neighbors`` nearest neighbours of ``x`` in input space
        and the similarity is Cauchy, ``-log(1 + ||u - v||^2)``.
-    2. Nebula phase: anchors start at the k-means++ centres of the latent
-       means and are trained with the encoder. Per sample, with
+    2. Nebula phase: anchors start at the k-means centres of the latent
+       means (of 64 single k-means++ starts, the one whose clusters keep the
+       partners together best) and are trained with the encoder, while the
+       learning rate decays to 0 on a cosine. Per sample, with
        responsibilities ``p_k(x) = softmax_k(-||mu(x) - a_k||^2 / 2)``::
 
-           rec(x) + beta * sum_k sg(p_k(x)) KL(q(z|x) || N(a_k, I))
+           rec(x) + contrastive_weight * InfoNCE(mu(x), mu(x'))
+                  + beta * sum_k sg(p_k(x)) KL(q(z|x) || N(a_k, I))
                   + metric_weight * max(0, ||mu - a_c|| - ||mu - a_n|| + margin)
                   + consistency_weight * (-log sum_k p_k(x) p_k(x'))
                   + balance_weight * (log K + sum_k pbar_k log pbar_k)
@@ -91,7 +94,7 @@ class NebulaVariationalClusterer(
         Epochs before the anchors are placed; "auto" is 60% of the
         epochs trained (``n_epochs_``).
     contrastive_weight : float, default=10.0
-        Weight of the warm-up InfoNCE term.
+        Weight of the InfoNCE term between partners, in both phases.
     consistency_weight : float, default=1.0
         Weight of the term that makes a sample and its partner share anchors.
     balance_weight : float, default=5.0

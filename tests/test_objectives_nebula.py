@@ -119,6 +119,17 @@ def test_anchors_receive_gradients_in_the_nebula_phase():
     assert out["mu"].grad.abs().sum() > 0
 
 
+def test_the_nebula_phase_adds_the_anchor_terms_to_the_contrastive_warmup_loss():
+    loss = NebulaLoss(contrastive_weight=3.0, beta=0.5, metric_weight=2.0,
+                      consistency_weight=0.7, balance_weight=4.0)
+    out, target = _outputs()
+    terms = loss(out, target, _Module(torch.tensor([[-1.0, 0.0], [1.0, 0.0]]), True))
+    expected = (terms["reconstruction"] + 3.0 * terms["contrastive"] + 0.5 * terms["kl"]
+                + 2.0 * terms["metric"] + 0.7 * terms["consistency"] + 4.0 * terms["balance"])
+    assert torch.isclose(terms["loss"], expected)
+    assert terms["contrastive"] == info_nce(out["mu"], out["partner_mu"]).mean()
+
+
 def test_warmup_phase_leaves_anchors_out():
     module = _Module(torch.zeros(3, 2), False)
     out, target = _outputs()

@@ -1,0 +1,72 @@
+"""Where the anchors start, and how the rate decays after they are placed."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+
+from sknebula import NebulaVariationalClusterer
+from sknebula._callbacks import cosine_after_warmup, init_anchors_from_data, nearest_anchor
+
+
+class _Identity(torch.nn.Module):
+    """A module whose latent means are its inputs, with two anchors."""
+
+    def __init__(self):
+        super().__init__()
+        self.anchors = torch.nn.Parameter(torch.zeros(2, 1))
+        self.register_buffer("anchors_ready", torch.tensor(False))
+
+    def encode(self, x):
+        return x, torch.zeros_like(x)
+
+
+def _three_groups():
+    """Groups at 0, 4 and 8 on a line: 2-means splits them {0, 4} | {8} or
+    {0} | {4, 8}, at the same inertia. The partners link 0 with 4."""
+    rng = np.random.RandomState(0)
+    mu = np.concatenate([rng.normal(c, 0.3, 60) for c in (0.0, 4.0, 8.0)])[:, None]
+    group = np.repeat([0, 1, 2], 60)
+    together = np.where(group == 2, 2, 0)  # groups 0 and 1 are one cluster
+    partners = np.stack([
+        rng.choice(np.flatnonzero(together == together[i]), 5) for i in range(len(mu))
+    ])
+    return mu.astype(np.float32), group, partners
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_anchors_start_at_the_k_means_solution_that_keeps_partners_together(seed):
+    mu, group, partners = _three_groups()
+    net = SimpleNamespace(module_=_Identity(), device="cpu")
+    init_anchors_from_data(net, mu, seed, partners)
+    assert bool(net.module_.anchors_ready)
+    nearest = nearest_anchor(mu.astype(np.float64), net.module_.anchors.detach().double().numpy())
+    assert len(set(nearest[group < 2])) == 1, "the partners' cluster was split"
+    assert set(nearest[group == 2]).isdisjoint(nearest[group < 2])
+
+
+def test_without_partners_the_anchors_start_at_k_means_centres():
+    mu, group, _ = _three_groups()
+    net = SimpleNamespace(module_=_Identity(), device="cpu")
+    init_anchors_from_data(net, mu, 0)
+    nearest = nearest_anchor(mu.astype(np.float64), net.module_.anchors.detach().double().numpy())
+    assert sorted(np.bincount(nearest)) == [60, 120]
+
+
+def test_cosine_after_warmup():
+    factors = [cosine_after_warmup(e, warmup_epochs=4, n_epochs=8) for e in range(9)]
+    assert factors[:5] == [1.0] * 5
+    assert np.all(np.diff(factors[4:]) < 0) and factors[-1] == pytest.approx(0.0)
+    assert factors[6] == pytest.approx(0.5)
+
+
+def test_the_rate_is_constant_in_the_warmup_and_decays_after(blobs):
+    X, _ = blobs
+    est = NebulaVariationalClusterer(
+        n_anchors=3, hidden_dims=(16,), latent_dim=2, max_epochs=10, warmup_epochs=4,
+        lr=1e-3, random_state=0,
+    ).fit(X)
+    lr = est.history_[:, "event_lr"]
+    assert lr[:5] == [1e-3] * 5
+    assert np.all(np.diff(lr[4:]) < 0) and lr[-1] < 1e-4
