@@ -7,7 +7,13 @@ import pytest
 import torch
 
 from sknebula import NebulaVariationalClusterer
-from sknebula._callbacks import cosine_after_warmup, init_anchors_from_data, nearest_anchor
+from sknebula._callbacks import (
+    cosine_after_warmup,
+    init_anchors_from_data,
+    nearest_anchor,
+    partner_modularity,
+)
+from sknebula.metrics import graph_modularity
 
 
 class _Identity(torch.nn.Module):
@@ -44,6 +50,21 @@ def test_anchors_start_at_the_k_means_solution_that_keeps_partners_together(seed
     nearest = nearest_anchor(mu.astype(np.float64), net.module_.anchors.detach().double().numpy())
     assert len(set(nearest[group < 2])) == 1, "the partners' cluster was split"
     assert set(nearest[group == 2]).isdisjoint(nearest[group < 2])
+
+
+def test_partner_modularity_on_every_row_is_the_graph_modularity():
+    rng = np.random.RandomState(0)
+    mu, neighbours = rng.normal(size=(300, 3)), rng.randint(0, 300, size=(300, 7))
+    centres = rng.normal(size=(4, 3))
+    labels = nearest_anchor(mu, centres)
+    assert partner_modularity(mu, neighbours, centres, np.arange(300)) == pytest.approx(
+        graph_modularity(neighbours, labels)
+    )
+    # On a subset of rows it is the same statistic over those rows.
+    rows = np.arange(0, 300, 3)
+    own, theirs = labels[rows], labels[neighbours[rows]]
+    expected = (theirs == own[:, None]).mean() - ((np.bincount(own) / len(rows)) ** 2).sum()
+    assert partner_modularity(mu, neighbours, centres, rows) == pytest.approx(expected)
 
 
 def test_without_partners_the_anchors_start_at_k_means_centres():
