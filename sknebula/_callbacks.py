@@ -26,15 +26,26 @@ def anchor_array(net):
     return net.module_.anchors.detach().cpu().double().numpy()
 
 
-def nearest_anchor(mu, anchors, chunk=32768):
-    """Index of the nearest anchor to each latent (numpy), ``(n,)``.
+def _row_chunks(mu, chunk):
+    return np.array_split(mu, max(1, -(-len(mu) // chunk)))
+
+
+def anchor_sq_distances(mu, anchors, chunk=32768):
+    """Squared distance of every latent to every anchor (numpy), ``(n, K)``.
 
     In chunks of rows: the differences of all n latents to all K anchors at
     once take ``n * K * latent_dim`` floats (800 MB at a million rows).
     """
     return np.concatenate([
-        ((part[:, None] - anchors[None]) ** 2).sum(-1).argmin(1)
-        for part in np.array_split(mu, max(1, -(-len(mu) // chunk)))
+        ((part[:, None] - anchors[None]) ** 2).sum(-1) for part in _row_chunks(mu, chunk)
+    ])
+
+
+def nearest_anchor(mu, anchors, chunk=32768):
+    """Index of the nearest anchor to each latent (numpy), ``(n,)``, in chunks
+    of rows as :func:`anchor_sq_distances`."""
+    return np.concatenate([
+        anchor_sq_distances(part, anchors, chunk).argmin(1) for part in _row_chunks(mu, chunk)
     ])
 
 

@@ -153,8 +153,8 @@ class NebulaBase(BaseDeepEstimator):
 
         Trains ``n_init`` models from different seeds and keeps the best by
         :meth:`_restart_quality`. Sets ``net_``, ``anchors_``, ``objective_``
-        and ``reconstruction_``; returns the kept model's seed for the
-        caller's own random steps.
+        and ``reconstruction_``; returns the kept model's seed, for the
+        caller's own random steps, and its latent means of X.
         """
         self._check_hyper_parameters()
         check_neighbors_algorithm(self.neighbors_algorithm)
@@ -177,22 +177,22 @@ class NebulaBase(BaseDeepEstimator):
                 neighbours = self._neighbours(X32)
                 Y32 = X32 if target is X else np.asarray(target, dtype=np.float32)
                 data = NeighbourPairs(X32, Y32, neighbours)
-            net = self._train_once(module, X32, target, data, reconstruction, warmup, seed)
+            net, mu = self._train_once(module, X32, target, data, reconstruction, warmup, seed)
             if self.n_init == 1:
-                best = (net, seed)
+                best = (net, seed, mu)
                 break
-            quality = self._restart_quality(net, X32, data.neighbours)
+            quality = self._restart_quality(net, mu, data.neighbours)
             if best is None or quality > best[0]:
-                best = (quality, net, seed)
-        net, seed = best[-2:]
+                best = (quality, net, seed, mu)
+        net, seed, mu = best[-3:]
         self.objective_ = total(final_objective(net.history)) / world_size()
         self.net_ = net
         self.reconstruction_ = reconstruction
         self.anchors_ = anchor_array(net)
-        return seed
+        return seed, mu
 
     @staticmethod
-    def _restart_quality(net, X32, neighbours):
+    def _restart_quality(net, mu, neighbours):
         """Label-free quality of a trained restart (higher is better).
 
         The modularity of the nearest-anchor assignment on the partner
@@ -205,7 +205,6 @@ class NebulaBase(BaseDeepEstimator):
         if neighbours is None:
             quality = -final_objective(net.history)
         else:
-            mu = latent_means(net, X32)
             quality = graph_modularity(neighbours, nearest_anchor(mu, anchor_array(net)))
         # Data-parallel, each rank judges its own shard: every rank must
         # keep the same restart, so they keep the best mean.
@@ -227,7 +226,8 @@ class NebulaBase(BaseDeepEstimator):
         return module
 
     def _train_once(self, module, X32, target, data, reconstruction, warmup, seed):
-        """One restart: train ``module`` on a fresh net, place every anchor."""
+        """One restart: train ``module`` on a fresh net, place every anchor.
+        Returns the net and its latent means of X."""
         n_target_features = int(np.prod(target.shape[1:]))
         criterion_params = dict(
             reconstruction=reconstruction,
@@ -269,14 +269,15 @@ class NebulaBase(BaseDeepEstimator):
         if not bool(net.module_.anchors_ready):
             # Training was interrupted during the warm-up.
             init_anchors_from_data(net, X32, seed, data.neighbours)
-        self._revive_dead_anchors(net, X32, seed)
-        return net
+        mu = latent_means(net, X32)
+        self._revive_dead_anchors(net, mu, seed)
+        return net, mu
 
-    def _revive_dead_anchors(self, net, X, seed):
-        """Give every anchor that owns no training sample half of the largest
-        cluster; warn if some still own none (fewer distinct latents than
-        anchors)."""
-        mu = gather_rows(latent_means(net, X))
+    def _revive_dead_anchors(self, net, mu, seed):
+        """Give every anchor that owns no training sample (latent means
+        ``mu``) half of the largest cluster; warn if some still own none
+        (fewer distinct latents than anchors)."""
+        mu = gather_rows(mu)
         anchors = anchor_array(net)
         new, moved = on_rank_zero(relocate_starving_anchors, mu, anchors, 1, seed)
         if moved:

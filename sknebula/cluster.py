@@ -10,7 +10,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 from scipy.special import softmax
 
-from ._callbacks import nearest_anchor
+from ._callbacks import anchor_sq_distances, nearest_anchor
 from ._base import N_EPOCHS_ATTR_DOC, max_epochs_doc
 from ._data import NEIGHBORS_ALGORITHM_PARAM_DOC
 from ._distributed import on_rank_zero, total
@@ -263,8 +263,8 @@ class NebulaVariationalClusterer(
             raise ValueError(
                 f"n_clusters={self.n_clusters} must not exceed n_anchors={self.n_anchors}."
             )
-        seed = self._fit_nebula(X, X)
-        nearest = self._nearest_anchor(self._latent_means(X))
+        seed, mu = self._fit_nebula(X, X)
+        nearest = self._nearest_anchor(mu)
         # Data-parallel: the samples of every rank, and one merge for all.
         counts = total(np.bincount(nearest, minlength=self.n_anchors))
         self.weights_ = counts / counts.sum()
@@ -272,9 +272,6 @@ class NebulaVariationalClusterer(
         self.n_clusters_ = int(self.anchor_labels_.max()) + 1
         self.labels_ = self.anchor_labels_[nearest]
         return self
-
-    def _anchor_sq_distances(self, mu):
-        return ((mu[:, None, :] - self.anchors_[None]) ** 2).sum(-1)
 
     def _nearest_anchor(self, mu):
         return nearest_anchor(mu, self.anchors_).astype(np.intp)
@@ -334,7 +331,7 @@ class NebulaVariationalClusterer(
         proba : ndarray of shape (n_samples, n_clusters_)
             Rows sum to 1.
         """
-        d = self._anchor_sq_distances(np.asarray(self.transform(X)))
+        d = anchor_sq_distances(np.asarray(self.transform(X)), self.anchors_)
         resp = softmax(-0.5 * d, axis=1)
         return resp @ np.eye(self.n_clusters_)[self.anchor_labels_]
 
