@@ -68,9 +68,18 @@ def read_tables(name):
     return tables
 
 
-# The result files that hold the clustering peers' rows (every method but NVC).
+# The result files that hold NebulaVariationalClusterer's rows at its defaults
+# (one per thread count, run side by side), and the peers' rows.
+NVC_RESULTS = ("clustering-nvc", "clustering-nvc-2threads")
 PEER_RESULTS = ("clustering-peers", "clustering-tspeers", "clustering-tspeers-more",
                 "clustering-clustpy")
+
+
+def nvc_rows(threads=None):
+    """NebulaVariationalClusterer's rows from its result files, at one torch
+    thread count ("1", "2") or all."""
+    rows = [r for name in NVC_RESULTS for table in read_tables(name) for r in table]
+    return [r for r in rows if threads is None or r["threads"] == threads]
 
 
 def mean_acc(row):

@@ -8,7 +8,14 @@ benchmark that measured it; this script only stitches them together.
 
 from pathlib import Path
 
-from ._common import PEER_RESULTS, RESULTS, kmeans_and_best_peer, read_tables
+from ._common import (
+    NVC_RESULTS,
+    PEER_RESULTS,
+    RESULTS,
+    kmeans_and_best_peer,
+    nvc_rows,
+    read_tables,
+)
 
 INTRO = """\
 # Benchmarks
@@ -69,12 +76,12 @@ def _acc(row):
 
 
 def _clustering_section():
-    nvc = read_tables("clustering-nvc")
+    nvc = nvc_rows()
     if not nvc:
         return ""
     rows = []
-    for dataset in dict.fromkeys(r["dataset"] for r in nvc[0]):
-        mine = {r["threads"]: r for r in nvc[0] if r["dataset"] == dataset}
+    for dataset in dict.fromkeys(r["dataset"] for r in nvc):
+        mine = {r["threads"]: r for r in nvc if r["dataset"] == dataset}
         kmeans, best = kmeans_and_best_peer(dataset)
         used = sorted({r["clusters used (fewest) / asked"] for r in mine.values()})
         rows.append([dataset, _acc(mine.get("1")), _acc(mine.get("2")), _acc(kmeans),
@@ -83,7 +90,9 @@ def _clustering_section():
         "NebulaVariationalClusterer (5 seeds) against the peers",
         ["data", "NVC, 1 thread", "NVC, 2 threads", "KMeans", "best other peer",
          "clusters used / asked"], rows,
-        f"``clustering-nvc``: {_source('clustering-nvc')}; the peers: "
+        "; ".join(f"``{name}``: {_source(name)}" for name in NVC_RESULTS
+                  if (RESULTS / f"{name}.md").exists())
+        + "; the peers: "
         + ", ".join(f"``{name}``" for name in PEER_RESULTS))
 
 
@@ -139,7 +148,8 @@ def write_defaults_page():
 def main():
     write_defaults_page()
     parts = [INTRO]
-    order = ["clustering-nvc", "clustering-ninit", "clustering-peers", "clustering-tspeers",
+    order = ["clustering-nvc", "clustering-nvc-2threads", "clustering-ninit", "clustering-peers",
+             "clustering-tspeers",
              "clustering-tspeers-more", "clustering-clustpy", "clustering-volumes",
              "clustering", "select_k", "select_k-more",
              "ablation",

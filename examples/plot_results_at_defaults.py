@@ -21,7 +21,7 @@ import numpy as np
 # The repository root: the gallery runs examples from examples/.
 ROOT = next(p for p in (Path.cwd(), Path.cwd().parent) if (p / "benchmarks" / "results").is_dir())
 sys.path.insert(0, str(ROOT))
-from benchmarks._common import kmeans_and_best_peer, mean_acc, read_tables  # noqa: E402
+from benchmarks._common import kmeans_and_best_peer, mean_acc, nvc_rows, read_tables  # noqa: E402
 
 
 def mean_and_worst(row):
@@ -30,7 +30,7 @@ def mean_and_worst(row):
 
 # %%
 # Clustering accuracy over the dev suite (two torch threads for NVC)
-nvc = [r for r in read_tables("clustering-nvc")[0] if r["threads"] == "2"]
+nvc = nvc_rows(threads="2")
 datasets = [r["dataset"] for r in nvc]
 bars = {"NVC": [], "KMeans": [], "best other peer": []}
 for row in nvc:
