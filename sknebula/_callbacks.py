@@ -26,27 +26,22 @@ def anchor_array(net):
     return net.module_.anchors.detach().cpu().double().numpy()
 
 
-def _row_chunks(mu, chunk):
-    return np.array_split(mu, max(1, -(-len(mu) // chunk)))
+def _sq_distance_chunks(mu, anchors, chunk):
+    """Squared latent-to-anchor distances, ``chunk`` rows at a time: the
+    differences of all n latents to all K anchors at once take
+    ``n * K * latent_dim`` floats (800 MB at a million rows)."""
+    for part in np.array_split(mu, max(1, -(-len(mu) // chunk))):
+        yield ((part[:, None] - anchors[None]) ** 2).sum(-1)
 
 
 def anchor_sq_distances(mu, anchors, chunk=32768):
-    """Squared distance of every latent to every anchor (numpy), ``(n, K)``.
-
-    In chunks of rows: the differences of all n latents to all K anchors at
-    once take ``n * K * latent_dim`` floats (800 MB at a million rows).
-    """
-    return np.concatenate([
-        ((part[:, None] - anchors[None]) ** 2).sum(-1) for part in _row_chunks(mu, chunk)
-    ])
+    """Squared distance of every latent to every anchor (numpy), ``(n, K)``."""
+    return np.concatenate(list(_sq_distance_chunks(mu, anchors, chunk)))
 
 
 def nearest_anchor(mu, anchors, chunk=32768):
-    """Index of the nearest anchor to each latent (numpy), ``(n,)``, in chunks
-    of rows as :func:`anchor_sq_distances`."""
-    return np.concatenate([
-        anchor_sq_distances(part, anchors, chunk).argmin(1) for part in _row_chunks(mu, chunk)
-    ])
+    """Index of the nearest anchor to each latent (numpy), ``(n,)``."""
+    return np.concatenate([d.argmin(1) for d in _sq_distance_chunks(mu, anchors, chunk)])
 
 
 def relocate_starving_anchors(mu, anchors, min_count, random_state):
@@ -96,7 +91,8 @@ def relocate_starving_anchors(mu, anchors, min_count, random_state):
 
 
 def _kmeans_centres(mu, n_clusters, random_state, n_init=3):
-    return KMeans(n_clusters=n_clusters, n_init=n_init, random_state=random_state).fit(mu).cluster_centers_
+    km = KMeans(n_clusters=n_clusters, n_init=n_init, random_state=random_state)
+    return km.fit(mu).cluster_centers_
 
 
 def _evenly_spaced(n, max_rows):
@@ -136,10 +132,11 @@ def init_anchors_from_data(net, X, random_state, neighbours=None, n_candidates=A
     With a partner table ``neighbours``, ``n_candidates`` k-means solutions
     are drawn and the one whose assignment keeps the partners together best
     (modularity on the partner graph, :func:`sknebula.metrics.graph_modularity`)
-    is kept (both on at most ``PLACEMENT_ROWS`` latents, so the cost does not
-    grow with the data). Inertia is a poor judge here: on digits' warm-up latents, single
-    k-means starts ranged from 0.78 to 0.94 ACC, the lowest inertia of 20
-    picked 0.86 on average, and the highest partner modularity 0.92, since
+    is kept (both on at most ``PLACEMENT_ROWS`` latents, so the cost does
+    not grow with the data). Inertia is a poor judge here: on digits'
+    warm-up latents, single k-means starts ranged from 0.78 to 0.94 ACC, the
+    lowest inertia of 20 picked 0.86 on average, and the highest partner
+    modularity 0.92, since
     the partners say which points belong together and k-means does not read
     them. Without partners, the lowest inertia of 3 starts.
     """
