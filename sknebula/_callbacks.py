@@ -95,14 +95,14 @@ def _kmeans_centres(mu, n_clusters, random_state, n_init=3):
     return km.fit(mu).cluster_centers_
 
 
-def _evenly_spaced(n, max_rows):
+def evenly_spaced(n, max_rows):
     return np.arange(0, n, -(-n // max_rows))
 
 
 def _candidate_centres(mu, n_clusters, n_candidates, random_state, max_rows=PLACEMENT_ROWS):
     """``n_candidates`` k-means solutions (one k-means++ start each), fitted on
     at most ``max_rows`` evenly spaced latents so that large data stays cheap."""
-    sample = mu[_evenly_spaced(len(mu), max_rows)]
+    sample = mu[evenly_spaced(len(mu), max_rows)]
     rng = np.random.RandomState(random_state)
     return [
         _kmeans_centres(sample, n_clusters, rng.randint(2**31 - 1), n_init=1)
@@ -150,7 +150,7 @@ def init_anchors_from_data(net, X, random_state, neighbours=None, n_candidates=A
         candidates = on_rank_zero(_candidate_centres, mu, n_anchors, n_candidates, random_state)
         # Each rank judges every candidate on its own partners; the sum
         # over ranks picks the same one everywhere.
-        rows = _evenly_spaced(len(mu_local), PLACEMENT_ROWS)
+        rows = evenly_spaced(len(mu_local), PLACEMENT_ROWS)
         quality = total(np.array([
             partner_modularity(mu_local, neighbours, c, rows) for c in candidates
         ]))

@@ -67,6 +67,31 @@ def test_partner_modularity_on_every_row_is_the_graph_modularity():
     assert partner_modularity(mu, neighbours, centres, rows) == pytest.approx(expected)
 
 
+def test_restarts_are_judged_on_a_bounded_number_of_rows(blobs, monkeypatch):
+    from sknebula import _nvc
+
+    X, _ = blobs
+    est = NebulaVariationalClusterer(
+        n_anchors=3, hidden_dims=(16,), latent_dim=2, max_epochs=5, random_state=0
+    ).fit(X)
+    mu, neighbours = est.transform(X), est._neighbours(X.astype(np.float32))
+    # Under the cap, every row counts: the modularity of the labels.
+    assert est._restart_quality(est.net_, mu, neighbours) == pytest.approx(
+        graph_modularity(neighbours, est.labels_)
+    )
+    # Over it, rows that are neither judged nor a judged row's partner do
+    # not count, so moving their latents changes nothing.
+    monkeypatch.setattr(_nvc, "PLACEMENT_ROWS", 10)
+    judged = np.arange(0, len(X), 15)
+    ignored = np.setdiff1d(np.arange(len(X)), np.concatenate([judged, neighbours[judged].ravel()]))
+    moved = mu.copy()
+    moved[ignored] = est.anchors_[0]
+    assert len(ignored) > 0 and not np.array_equal(nearest_anchor(moved, est.anchors_), est.labels_)
+    assert est._restart_quality(est.net_, moved, neighbours) == pytest.approx(
+        est._restart_quality(est.net_, mu, neighbours)
+    )
+
+
 def test_without_partners_the_anchors_start_at_k_means_centres():
     mu, group, _ = _three_groups()
     net = SimpleNamespace(module_=_Identity(), device="cpu")
