@@ -52,6 +52,12 @@ STARVING_SHARE = 0.1
 DEFAULT_NEIGHBOURS = 20
 # The fewest partner candidates per sample that "auto" draws from.
 MIN_NEIGHBOURS = 5
+# Restarts are judged on each sample's closest few partners, not on all of
+# them: the model was trained to keep every partner together, so the full
+# table hardly tells restarts apart, while the closest, the purest, do. On 24
+# digits seeds the rank correlation of the judgement with ACC was 0.88 on
+# the 5 closest and 0.50 on all 20.
+JUDGED_PARTNERS = 5
 
 
 # Parameter docs the clusterer and the autoencoder share word for word.
@@ -71,9 +77,10 @@ PARTNERS_PARAM_DOC = """    n_neighbors : int or "auto", default="auto"
 """
 RESTARTS_PARAM_DOC = """    n_init : int, default=1
         Number of restarts from different seeds. The kept one is the one
-        whose anchor assignment best keeps the training partners together
-        (modularity on the partner graph; the final training objective
-        without partners). Each restart costs a full fit.
+        whose anchor assignment best keeps each sample's closest partners
+        together (modularity on their graph; the final training objective
+        without partners). Each restart costs a full fit; on small data,
+        where a fit is cheap and seeds vary most, 3 is worth it.
 """
 
 
@@ -197,20 +204,20 @@ class NebulaBase(BaseDeepEstimator):
     def _restart_quality(net, mu, neighbours):
         """Label-free quality of a trained restart (higher is better).
 
-        The modularity of the nearest-anchor assignment on the partner
-        graph (:func:`sknebula.metrics.graph_modularity`): whether the
-        anchors keep the neighbours the model was told to trust together,
-        beyond chance. Without partners (``n_neighbors=0``), the final objective.
-        Measured on digits it ranked the best of eight seeds first, where the
-        final objective ranked it third. Judged, as the anchor placement is,
-        on at most ``PLACEMENT_ROWS`` evenly spaced rows and their partners,
-        so that the judgement's cost does not grow with the data.
+        The modularity of the nearest-anchor assignment on the graph of each
+        sample's ``JUDGED_PARTNERS`` closest partners
+        (:func:`sknebula.metrics.graph_modularity`): whether the anchors keep
+        the neighbours the model was told to trust together, beyond chance.
+        Without partners (``n_neighbors=0``), the final objective. Judged, as
+        the anchor placement is, on at most ``PLACEMENT_ROWS`` evenly spaced
+        rows and their partners, so that the cost does not grow with the data.
         """
         if neighbours is None:
             quality = -final_objective(net.history)
         else:
             rows = evenly_spaced(len(mu), PLACEMENT_ROWS)
-            quality = partner_modularity(mu, neighbours, anchor_array(net), rows)
+            closest = neighbours[:, :JUDGED_PARTNERS]
+            quality = partner_modularity(mu, closest, anchor_array(net), rows)
         # Data-parallel, each rank judges its own shard: every rank must
         # keep the same restart, so they keep the best mean.
         return total(quality) / world_size()

@@ -75,15 +75,24 @@ def test_restarts_are_judged_on_a_bounded_number_of_rows(blobs, monkeypatch):
         n_anchors=3, hidden_dims=(16,), latent_dim=2, max_epochs=5, random_state=0
     ).fit(X)
     mu, neighbours = est.transform(X), est._neighbours(X.astype(np.float32))
-    # Under the cap, every row counts: the modularity of the labels.
+    # Under the cap, every row counts: the modularity of the labels on the
+    # graph of the closest partners; the farther ones do not count.
+    closest = neighbours[:, :_nvc.JUDGED_PARTNERS]
+    assert neighbours.shape[1] > closest.shape[1]
     assert est._restart_quality(est.net_, mu, neighbours) == pytest.approx(
-        graph_modularity(neighbours, est.labels_)
+        graph_modularity(closest, est.labels_)
+    )
+    farther = neighbours.copy()
+    farther[:, closest.shape[1]:] = np.roll(farther[:, closest.shape[1]:], 7, axis=0)
+    assert est._restart_quality(est.net_, mu, farther) == pytest.approx(
+        est._restart_quality(est.net_, mu, neighbours)
     )
     # Over it, rows that are neither judged nor a judged row's partner do
     # not count, so moving their latents changes nothing.
     monkeypatch.setattr(_nvc, "PLACEMENT_ROWS", 10)
     judged = np.arange(0, len(X), 15)
-    ignored = np.setdiff1d(np.arange(len(X)), np.concatenate([judged, neighbours[judged].ravel()]))
+    partners = closest[judged].ravel()
+    ignored = np.setdiff1d(np.arange(len(X)), np.concatenate([judged, partners]))
     moved = mu.copy()
     moved[ignored] = est.anchors_[0]
     assert len(ignored) > 0 and not np.array_equal(nearest_anchor(moved, est.anchors_), est.labels_)
