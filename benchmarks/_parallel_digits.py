@@ -1,12 +1,13 @@
 """digits at the clusterer's defaults, in one process or as one rank of a
 torchrun job (benchmarks/throughput.py runs both):
 
-    python benchmarks/_parallel_digits.py OUT SEED [--smoke]
+    python benchmarks/_parallel_digits.py OUT SEED [--smoke] [--shard]
     torchrun --standalone --nproc_per_node 2 benchmarks/_parallel_digits.py OUT SEED
 
 Under torchrun each rank fits its half of the rows (one torch thread per
 rank; with BACKEND=nccl in the environment, one GPU per rank); alone, the
-process fits all rows with two threads. Rank 0 (or the
+process fits all rows with two threads, or with --shard only rank 0's half
+(the control: what one rank's data and partners reach alone). Rank 0 (or the
 single process) writes OUT/result.json: epochs, fit seconds, and the
 accuracy of the fitted model's predict on all digits.
 """
@@ -25,7 +26,7 @@ from sknebula import NebulaVariationalClusterer
 from sknebula.metrics import clustering_accuracy
 
 
-def main(out, seed, smoke=False):
+def main(out, seed, smoke=False, shard=False):
     parallel = "WORLD_SIZE" in os.environ
     device = "cpu"
     if parallel:
@@ -38,7 +39,7 @@ def main(out, seed, smoke=False):
         rank, world = dist.get_rank(), dist.get_world_size()
     else:
         torch.set_num_threads(2)
-        rank, world = 0, 1
+        rank, world = 0, 2 if shard else 1
     X, y = load_digits(return_X_y=True)
     X = X / 16.0
     params = dict(max_epochs=4) if smoke else {}
@@ -58,4 +59,4 @@ def main(out, seed, smoke=False):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]), "--smoke" in sys.argv)
+    main(sys.argv[1], int(sys.argv[2]), "--smoke" in sys.argv, "--shard" in sys.argv)
