@@ -217,9 +217,15 @@ def _series(name):
 def _clustpy(name):
     def make(X, kind, k, seed, smoke):
         import clustpy.deep as deep
+        import torch
 
-        return _flat(lambda k, seed: getattr(deep, name)(n_clusters=k, random_state=seed))(
-            X, kind, k, seed, smoke)
+        extra = {}
+        if name == "VaDE" and (X.min() < 0 or X.max() > 1):
+            # VaDE's default reconstruction is BCE, which it refuses outside
+            # [0, 1]; MSE is what its own error message advises.
+            extra["ssl_loss_fn"] = torch.nn.MSELoss()
+        return _flat(lambda k, seed: getattr(deep, name)(n_clusters=k, random_state=seed,
+                                                         **extra))(X, kind, k, seed, smoke)
     return make
 
 
