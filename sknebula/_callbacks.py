@@ -136,9 +136,9 @@ def init_anchors_from_data(net, X, random_state, neighbours=None, n_candidates=A
     not grow with the data). Inertia is a poor judge here: on digits'
     warm-up latents, single k-means starts ranged from 0.78 to 0.94 ACC, the
     lowest inertia of 20 picked 0.86 on average, and the highest partner
-    modularity 0.92, since
-    the partners say which points belong together and k-means does not read
-    them. Without partners, the lowest inertia of 3 starts.
+    modularity 0.92, since the partners say which points belong together
+    and k-means does not read them. Without partners, the lowest inertia of
+    3 starts.
     """
     module = net.module_
     mu_local = latent_means(net, X)
