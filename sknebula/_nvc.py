@@ -13,7 +13,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from ._base import BaseDeepEstimator
+from ._base import BaseDeepEstimator, auto_restarts
 from ._distributed import gather_rows, on_rank_zero, total, world_size
 from ._callbacks import (
     PLACEMENT_ROWS,
@@ -75,12 +75,25 @@ PARTNERS_PARAM_DOC = """    n_neighbors : int or "auto", default="auto"
         third of an anchor's fair share ``n_samples // n_anchors``, between
         5 and 20, so that partners stay inside their cluster.
 """
-RESTARTS_PARAM_DOC = """    n_init : int, default=1
+
+
+def restarts_doc(default):
+    """The ``n_init`` parameter doc, with the estimator's default as text."""
+    return f"""    n_init : int or "auto", default={default}
         Number of restarts from different seeds. The kept one is the one
         whose anchor assignment best keeps each sample's closest partners
         together (modularity on their graph; the final training objective
-        without partners). Each restart costs a full fit; on small data,
-        where a fit is cheap and seeds vary most, 3 is worth it.
+        without partners). Each restart costs a full fit. "auto" restarts
+        as often as all restarts together stay within the sample budget of
+        ``max_epochs="auto"``: 3 times on up to 2,730 samples, where a fit
+        is cheap and the seed decides most, twice on up to 4,096, else
+        once; once too when ``max_epochs`` is an integer. The restarts
+        trained are in ``n_init_``.
+"""
+
+
+N_INIT_ATTR_DOC = """    n_init_ : int
+        Restarts trained: ``n_init``, or what "auto" made of it.
 """
 
 
@@ -125,7 +138,7 @@ class NebulaBase(BaseDeepEstimator):
         "consistency_weight": [Interval(Real, 0, None, closed="left")],
         "balance_weight": [Interval(Real, 0, None, closed="left")],
         "reconstruction": [StrOptions({"auto", *RECONSTRUCTIONS})],
-        "n_init": [Interval(Integral, 1, None, closed="left")],
+        "n_init": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
     }
 
     _full_passes = 250
@@ -160,7 +173,7 @@ class NebulaBase(BaseDeepEstimator):
     def _fit_nebula(self, X, target):
         """Train the NVC model on validated X to reconstruct ``target``.
 
-        Trains ``n_init`` models from different seeds and keeps the best by
+        Trains ``n_init_`` models from different seeds and keeps the best by
         :meth:`_restart_quality`. Sets ``net_``, ``anchors_``, ``objective_``
         and ``reconstruction_``; returns the kept model's seed, for the
         caller's own random steps, and its latent means of X.
@@ -173,11 +186,12 @@ class NebulaBase(BaseDeepEstimator):
                 "every anchor needs at least one sample."
             )
         self._resolve_epochs(len(X))
+        self._resolve_restarts(len(X))
         warmup = self._warmup_epochs()
         reconstruction = self._reconstruction(target)
         X32 = np.asarray(X, dtype=np.float32)
         data, best = None, None
-        for seed in self._seeds(self.n_init):
+        for seed in self._seeds(self.n_init_):
             torch.manual_seed(seed)
             # Built first: a sample shape that does not fit the encoder is
             # reported before the neighbour search.
@@ -187,7 +201,7 @@ class NebulaBase(BaseDeepEstimator):
                 Y32 = X32 if target is X else np.asarray(target, dtype=np.float32)
                 data = NeighbourPairs(X32, Y32, neighbours)
             net, mu = self._train_once(module, X32, target, data, reconstruction, warmup, seed)
-            if self.n_init == 1:
+            if self.n_init_ == 1:
                 best = (net, seed, mu)
                 break
             quality = self._restart_quality(net, mu, data.neighbours)
@@ -199,6 +213,17 @@ class NebulaBase(BaseDeepEstimator):
         self.reconstruction_ = reconstruction
         self.anchors_ = anchor_array(net)
         return seed, mu
+
+    def _resolve_restarts(self, n_samples):
+        """Set ``n_init_``, the restarts this fit trains (after
+        ``n_epochs_``; data-parallel, from the samples of all ranks)."""
+        if self.n_init != "auto":
+            self.n_init_ = int(self.n_init)
+        elif self.max_epochs == "auto":
+            self.n_init_ = auto_restarts(total(n_samples), self.n_epochs_)
+        else:
+            self.n_init_ = 1
+        return self.n_init_
 
     @staticmethod
     def _restart_quality(net, mu, neighbours):

@@ -8,7 +8,7 @@ from sklearn.utils.validation import check_array, check_consistent_length, check
 
 from ._base import N_EPOCHS_ATTR_DOC, max_epochs_doc
 from ._data import NEIGHBORS_ALGORITHM_PARAM_DOC
-from ._nvc import PARTNERS_PARAM_DOC, RESTARTS_PARAM_DOC, NebulaBase
+from ._nvc import N_INIT_ATTR_DOC, PARTNERS_PARAM_DOC, NebulaBase, restarts_doc
 from .objectives.reconstruction import chamfer_distance
 
 
@@ -66,7 +66,7 @@ class NebulaAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Nebul
         A Gaussian has the target's own standard deviation, and in training
         the reconstruction weighs as 64 features' worth whatever the width.
 """
-        + RESTARTS_PARAM_DOC
+        + restarts_doc("1")
         + max_epochs_doc(250, "Total training epochs (warm-up included).")
         + """    batch_size : int, default=256
         Mini-batch size.
@@ -102,6 +102,7 @@ class NebulaAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Nebul
         Names of features seen during fit, when X has string column names.
 """
         + N_EPOCHS_ATTR_DOC
+        + N_INIT_ATTR_DOC
         + """    net_ : skorch.NeuralNet
         The fitted skorch net.
     history_ : skorch.History

@@ -14,7 +14,7 @@ from ._callbacks import anchor_sq_distances, nearest_anchor
 from ._base import N_EPOCHS_ATTR_DOC, max_epochs_doc
 from ._data import NEIGHBORS_ALGORITHM_PARAM_DOC
 from ._distributed import on_rank_zero, total
-from ._nvc import PARTNERS_PARAM_DOC, RESTARTS_PARAM_DOC, NebulaBase
+from ._nvc import N_INIT_ATTR_DOC, PARTNERS_PARAM_DOC, NebulaBase, restarts_doc
 from .metrics import graph_modularity
 
 
@@ -108,7 +108,7 @@ class NebulaVariationalClusterer(
         reconstruction weighs as 64 features' worth whatever the input
         width (``score`` keeps the full likelihood).
 """
-        + RESTARTS_PARAM_DOC
+        + restarts_doc('"auto"')
         + max_epochs_doc(250, "Total training epochs (warm-up included).")
         + """    batch_size : int, default=256
         Mini-batch size.
@@ -151,6 +151,7 @@ class NebulaVariationalClusterer(
         Names of features seen during fit, when X has string column names.
 """
         + N_EPOCHS_ATTR_DOC
+        + N_INIT_ATTR_DOC
         + """    net_ : skorch.NeuralNet
         The fitted skorch net (``history``, ``save_params``, ``module_``).
     history_ : skorch.History
@@ -205,7 +206,7 @@ class NebulaVariationalClusterer(
         consistency_weight=1.0,
         balance_weight=5.0,
         reconstruction="auto",
-        n_init=1,
+        n_init="auto",
         max_epochs="auto",
         batch_size=256,
         lr=2e-3,

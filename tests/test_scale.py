@@ -16,7 +16,7 @@ from sknebula import (
     VariationalSimSiam,
 )
 from sknebula import _base, _data
-from sknebula._base import MIN_AUTO_EPOCHS, SAMPLE_BUDGET, auto_epochs
+from sknebula._base import MIN_AUTO_EPOCHS, SAMPLE_BUDGET, auto_epochs, auto_restarts
 from sknebula._data import neighbour_table
 
 SMALL = dict(hidden_dims=(16,), latent_dim=2, random_state=0)
@@ -61,6 +61,46 @@ def test_max_epochs_auto_trains_the_budgeted_epochs(monkeypatch, make):
     assert est.n_epochs_ == 6 == len(est.history_)
     est = make(**params, max_epochs=5).fit(X, y)
     assert est.n_epochs_ == 5 == len(est.history_)
+
+
+def test_auto_restarts_fit_in_the_sample_budget():
+    for n in (80, 1797, 2730):
+        assert auto_restarts(n, auto_epochs(n, 250)) == 3
+        assert 3 * n * 250 <= SAMPLE_BUDGET
+    assert auto_restarts(2731, 250) == auto_restarts(4096, 250) == 2
+    # Once epochs come from the budget, one fit spends it all: large data
+    # costs what it cost without restarts.
+    for n in (4097, 10_000, 10**6):
+        assert auto_restarts(n, auto_epochs(n, 250)) == 1
+
+
+class _CountFits(Callback):
+    fits = []
+
+    def on_train_begin(self, net, **kwargs):
+        self.fits.append(net)
+
+
+@pytest.mark.parametrize("restarts", [2, 3])
+def test_n_init_auto_restarts_as_often_as_the_budget_holds(monkeypatch, restarts):
+    X, _ = _blobs()
+    # 4 passes over small data, and a budget of `restarts` such fits.
+    monkeypatch.setattr(NebulaVariationalClusterer, "_full_passes", 4)
+    monkeypatch.setattr(_base, "SAMPLE_BUDGET", restarts * 4 * len(X))
+    _CountFits.fits.clear()
+    est = NebulaVariationalClusterer(n_anchors=3, callbacks=[_CountFits()], **SMALL).fit(X)
+    assert est.n_init == "auto"  # the parameter is left as given
+    assert (est.n_epochs_, est.n_init_) == (4, restarts)
+    assert len(_CountFits.fits) == restarts
+    assert est.net_ in _CountFits.fits
+
+
+def test_n_init_auto_restarts_once_when_the_epochs_are_fixed():
+    X, _ = _blobs()
+    est = NebulaVariationalClusterer(n_anchors=3, max_epochs=3, **SMALL).fit(X)
+    assert est.n_init_ == 1
+    assert NebulaVariationalClusterer(n_anchors=3, max_epochs=3, n_init=2, **SMALL).fit(X).n_init_ == 2
+    assert NebulaAutoencoder(n_anchors=3, max_epochs=3, **SMALL).fit(X).n_init_ == 1
 
 
 def test_auto_warmup_is_a_share_of_the_epochs_trained(monkeypatch):
