@@ -110,22 +110,27 @@ def _candidate_centres(mu, n_clusters, n_candidates, random_state, max_rows=PLAC
     ]
 
 
-def partner_modularity(mu, neighbours, centres, rows):
+def partner_modularity(mu, neighbours, centres, rows, offset=0):
     """:func:`sknebula.metrics.graph_modularity` of the nearest-centre
     assignment, over the partner table's ``rows`` only.
 
     Only those rows and their partners need an assignment, so the cost does
     not grow with the data; with every row it equals ``graph_modularity``.
+    ``mu`` holds the latents of the rows the table indexes; the table's own
+    rows are those from ``offset`` on (data-parallel, a rank's among all).
     """
     partners = neighbours[rows]
-    needed, inverse = np.unique(np.concatenate([rows, partners.ravel()]), return_inverse=True)
+    own = rows + offset
+    needed, inverse = np.unique(np.concatenate([own, partners.ravel()]), return_inverse=True)
     labels = nearest_anchor(mu[needed], centres)[inverse]
     own, theirs = labels[: len(rows)], labels[len(rows) :].reshape(partners.shape)
     shares = np.bincount(own, minlength=len(centres)) / len(rows)
     return float((theirs == own[:, None]).mean() - (shares**2).sum())
 
 
-def init_anchors_from_data(net, X, random_state, neighbours=None, n_candidates=ANCHOR_CANDIDATES):
+def init_anchors_from_data(
+    net, X, random_state, neighbours=None, n_candidates=ANCHOR_CANDIDATES, offset=None
+):
     """Place the anchors at k-means centres of the latent means of X (of
     every rank's X, data-parallel).
 
@@ -138,7 +143,9 @@ def init_anchors_from_data(net, X, random_state, neighbours=None, n_candidates=A
     lowest inertia of 20 picked 0.86 on average, and the highest partner
     modularity 0.92, since the partners say which points belong together
     and k-means does not read them. Without partners, the lowest inertia of
-    3 starts.
+    3 starts. ``offset`` is None when the table indexes this rank's rows,
+    else (pooled partners, see :class:`sknebula._data.NeighbourPairs`)
+    where they start among the rows of all ranks.
     """
     module = net.module_
     mu_local = latent_means(net, X)
@@ -151,8 +158,9 @@ def init_anchors_from_data(net, X, random_state, neighbours=None, n_candidates=A
         # Each rank judges every candidate on its own partners; the sum
         # over ranks picks the same one everywhere.
         rows = evenly_spaced(len(mu_local), PLACEMENT_ROWS)
+        space, start = (mu_local, 0) if offset is None else (mu, offset)
         quality = total(np.array([
-            partner_modularity(mu_local, neighbours, c, rows) for c in candidates
+            partner_modularity(space, neighbours, c, rows, start) for c in candidates
         ]))
         centres = candidates[int(np.argmax(quality))]
     with torch.no_grad():
@@ -176,7 +184,7 @@ class AnchorInitializer(Callback):
         self.random_state = random_state
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
-        self._X, self._neighbours = X.X, X.neighbours
+        self._pairs = X
         if self.warmup_epochs == 0 and not bool(net.module_.anchors_ready):
             self._place(net)
 
@@ -185,11 +193,14 @@ class AnchorInitializer(Callback):
             self._place(net)
 
     def _place(self, net):
-        init_anchors_from_data(net, self._X, self.random_state, self._neighbours)
+        pairs = self._pairs
+        init_anchors_from_data(
+            net, pairs.X, self.random_state, pairs.neighbours, offset=pairs.offset
+        )
 
     def on_train_end(self, net, **kwargs):
         # Do not keep (and pickle) a reference to the training data.
-        self._X = self._neighbours = None
+        self._pairs = None
 
 
 def cosine_after_warmup(epoch, warmup_epochs, n_epochs):

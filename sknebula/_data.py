@@ -152,24 +152,29 @@ def _as_torch(X):
 
 
 class NeighbourPairs(torch.utils.data.Dataset):
-    """Yields ``({"x": X[i], "partner": X[j]}, Y[i])`` with ``j`` a random
-    neighbour of ``i``, redrawn every time ``i`` is fetched.
+    """Yields ``({"x": X[i], "partner": pool[j]}, Y[i])`` with ``j`` a
+    random neighbour of ``i``, redrawn every time ``i`` is fetched.
 
-    Indexing takes an array of indices, so whole batches are gathered in one
-    numpy call (see :func:`batch_loader`). Neighbours are drawn from torch's
-    global generator, which the estimators seed.
+    The pool is X itself, or (data-parallel) the rows of every rank, X's own
+    from row ``offset`` on; the partner table ``neighbours`` indexes the
+    pool. Indexing takes an array of indices, so whole batches are gathered
+    in one numpy call (see :func:`batch_loader`). Neighbours are drawn from
+    torch's global generator, which the estimators seed.
     """
 
-    def __init__(self, X, Y, neighbours):
+    def __init__(self, X, Y, neighbours, pool=None, offset=None):
         self.X = X
         self.Y = Y
         self.neighbours = neighbours
+        self.pool = pool
+        self.offset = offset
         # Gathered by torch from a view of the array, which is faster between
         # the training steps than numpy's indexing and a conversion (skorch's
         # overhead over a bare loop fell from 8% to 4% at 30k rows); read-only
         # arrays by numpy, batch by batch.
         self._rows = _as_torch(X)
         self._targets = self._rows if Y is X else _as_torch(Y)
+        self._pool = self._rows if pool is None else _as_torch(pool)
         self._partners = None if neighbours is None else torch.from_numpy(neighbours)
 
     def __len__(self):
@@ -181,7 +186,7 @@ class NeighbourPairs(torch.utils.data.Dataset):
         inputs = {"x": x}
         if self._partners is not None:
             pick = torch.randint(self._partners.shape[1], index.shape)
-            inputs["partner"] = self._rows[self._partners[index, pick].long()]
+            inputs["partner"] = self._pool[self._partners[index, pick].long()]
         # The target is usually the input itself: gather it once.
         return inputs, x if self._targets is self._rows else self._targets[index]
 

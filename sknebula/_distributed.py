@@ -12,7 +12,9 @@ The estimators detect an initialised process group (for example under
   waits for every rank;
 * take every decision that reads data (anchor placement, re-seeding,
   restarts, cluster merging) on rank 0 from the latents of all ranks and
-  broadcast it.
+  broadcast it;
+* draw each sample's partners from the rows of all ranks
+  (:func:`pooled_rows`), as one process would, when those fit in memory.
 
 Gradients are all-reduced by a skorch callback rather than by wrapping
 the module in ``DistributedDataParallel``: the Nebula objective reads the
@@ -63,6 +65,18 @@ def gather_rows(a):
     parts = [None] * dist.get_world_size()
     dist.all_gather_object(parts, np.asarray(a))
     return np.concatenate(parts)
+
+
+def pooled_rows(a, max_bytes):
+    """The rows of ``a`` from every rank, stacked in rank order, and where
+    this rank's rows start among them; ``(None, None)`` in one process or
+    when the stack would exceed ``max_bytes``."""
+    if not is_active():
+        return None, None
+    sizes = gather_rows(np.array([len(a)]))
+    if sizes.sum() * (a.nbytes // max(len(a), 1)) > max_bytes:
+        return None, None
+    return gather_rows(a), int(sizes[: dist.get_rank()].sum())
 
 
 def on_rank_zero(fn, *args, **kwargs):

@@ -2,7 +2,8 @@
 ``torchrun --standalone --nproc_per_node 2 tests/_distributed_worker.py OUT``.
 
 Each rank fits the clusterer on its own, unequal shard of four blobs and
-saves the fitted estimator and its parameters after every epoch.
+saves the fitted estimator, its parameters after every epoch and its
+training pairs; then refits briefly with no room to pool the partners.
 """
 
 import pickle
@@ -14,7 +15,15 @@ import torch.distributed as dist
 from sklearn.datasets import make_blobs
 from skorch.callbacks import Callback
 
-from sknebula import NebulaVariationalClusterer
+from sknebula import NebulaVariationalClusterer, _nvc
+
+
+class PairsLog(Callback):
+    """The partner table and where the partners are drawn from."""
+
+    def on_train_begin(self, net, X=None, **kwargs):
+        self.pairs = dict(neighbours=X.neighbours.copy(), offset=X.offset,
+                          pool_rows=None if X.pool is None else len(X.pool))
 
 
 class ParameterLog(Callback):
@@ -37,14 +46,21 @@ def main(out):
     rank = dist.get_rank()
     X, _ = make_blobs(n_samples=500, centers=4, n_features=8, random_state=0)
     shard = X[:300] if rank == 0 else X[300:]  # unequal shards: 300 and 200
+    params = dict(n_anchors=4, hidden_dims=(32,), latent_dim=3, batch_size=64, random_state=0)
     est = NebulaVariationalClusterer(
-        n_anchors=4, hidden_dims=(32,), latent_dim=3, max_epochs=20, batch_size=64,
-        random_state=0,
-        callbacks=[("log", ParameterLog())],
+        **params, max_epochs=20, n_init=2,
+        callbacks=[("log", ParameterLog()), ("pairs", PairsLog())],
     ).fit(shard)
-    log = dict(est.net_.callbacks_)["log"]
+    callbacks = dict(est.net_.callbacks_)
+    # Data larger than the pool may hold: partners from the rank's own rows.
+    _nvc.POOL_BYTES = 0
+    unpooled = NebulaVariationalClusterer(
+        **params, max_epochs=2, callbacks=[("pairs", PairsLog())]
+    ).fit(shard)
     with open(f"{out}/rank{rank}.pkl", "wb") as f:
-        pickle.dump({"estimator": est, "epochs": np.stack(log.epochs)}, f)
+        pickle.dump({"estimator": est, "epochs": np.stack(callbacks["log"].epochs),
+                     "pairs": callbacks["pairs"].pairs,
+                     "unpooled_pairs": dict(unpooled.net_.callbacks_)["pairs"].pairs}, f)
     dist.barrier()  # a rank that leaves while another works aborts gloo
     dist.destroy_process_group()
 

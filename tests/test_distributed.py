@@ -44,7 +44,9 @@ def ranks(tmp_path_factory):
 
 def test_ranks_train_one_model_step_by_step(ranks):
     first, second = ranks
-    # After every epoch, not only at the end (where rank 0's state is sent).
+    # After every epoch, not only at the end (where rank 0's state is sent),
+    # of the restart that both kept of two.
+    assert first["estimator"].n_init_ == second["estimator"].n_init_ == 2
     assert first["epochs"].shape[0] == 20
     np.testing.assert_array_equal(first["epochs"], second["epochs"])
     # And the parameters moved: training happened.
@@ -62,6 +64,26 @@ def test_ranks_end_with_the_same_fitted_model(ranks):
     assert (len(a.labels_), len(b.labels_)) == (300, 200)
     # The cluster weights count the samples of both ranks.
     np.testing.assert_allclose(a.weights_ * 500, np.round(a.weights_ * 500))
+
+
+def test_partners_are_drawn_from_the_rows_of_every_rank(ranks):
+    X, _ = make_blobs(n_samples=500, centers=4, n_features=8, random_state=0)
+    X = X.astype(np.float32)
+    # As one process would: each row's partners among all 500 rows.
+    every = ranks[0]["estimator"]._neighbours(X)
+    for rank, (start, stop) in enumerate([(0, 300), (300, 500)]):
+        pairs = ranks[rank]["pairs"]
+        assert (pairs["offset"], pairs["pool_rows"]) == (start, 500)
+        np.testing.assert_array_equal(pairs["neighbours"], every[start:stop])
+    # Blob members sit on both shards, so some partners cross over.
+    assert (ranks[1]["pairs"]["neighbours"] < 300).any()
+
+
+def test_partners_stay_in_the_shard_where_the_pool_would_not_fit(ranks):
+    for rank, n_rows in enumerate([300, 200]):
+        pairs = ranks[rank]["unpooled_pairs"]
+        assert pairs["offset"] is None and pairs["pool_rows"] is None
+        assert pairs["neighbours"].max() < n_rows
 
 
 def test_the_model_of_either_rank_clusters_all_the_data(ranks):
