@@ -32,8 +32,9 @@ def markdown_table(header, rows):
     return "\n".join(lines)
 
 
-def write_result(name, title, body, smoke=False, script=None):
-    """Print ``body`` and, unless smoke, write it with date, machine and command."""
+def write_result(name, title, body, smoke=False, script=None, echo=True):
+    """Print ``body`` (unless not ``echo``) and, unless smoke, write it with
+    date, machine and command."""
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     text = (
         f"## {title}\n\n"
@@ -41,7 +42,8 @@ def write_result(name, title, body, smoke=False, script=None):
         f"- command: `python -m benchmarks.{script or name} {' '.join(sys.argv[1:])}`".rstrip() + "\n\n"
         f"{body}\n"
     )
-    print(text)
+    if echo:
+        print(text)
     if not smoke:
         RESULTS.mkdir(exist_ok=True)
         (RESULTS / f"{name}.md").write_text(text)

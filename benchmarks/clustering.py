@@ -338,24 +338,31 @@ def main(argv=None):
     seeds = range(1 if args.smoke else args.seeds)
     datasets = args.datasets[:1] if args.smoke else args.datasets
 
+    kinds = {d: DATASETS[d]()[2] for d in datasets}
+    cells = [(d, m) for d in datasets for m in methods
+             if {kinds[d], d} & ONLY_ON.get(m, {kinds[d]})]
     rows = []
-    for dataset in datasets:
-        kind = DATASETS[dataset]()[2]
-        for method in methods:
-            if not {kind, dataset} & ONLY_ON.get(method, {kind}):
-                continue
-            for threads in args.threads:
-                run = _runner(method, args.smoke)
-                runs = [run(dataset, method, seed, args.smoke, threads) for seed in seeds]
-                col = {k: [r[k] for r in runs] for k in runs[0]}
-                rows.append([
-                    dataset, method, threads, mean_std(col["acc"]), f"{min(col['acc']):.3f}",
-                    " ".join(f"{a:.3f}" for a in col["acc"]), mean_std(col["nmi"]),
-                    f"{min(col['nmi']):.3f}", mean_std(col["ari"]),
-                    f"{min(col['used'])}/{runs[0]['asked']}",
-                    f"{np.median(col['seconds']):.1f}", f"{max(col['peak_mb']):.0f}",
-                ])
-                print(" | ".join(str(c) for c in rows[-1]), flush=True)
+    for dataset, method in cells:
+        for threads in args.threads:
+            run = _runner(method, args.smoke)
+            runs = [run(dataset, method, seed, args.smoke, threads) for seed in seeds]
+            col = {k: [r[k] for r in runs] for k in runs[0]}
+            rows.append([
+                dataset, method, threads, mean_std(col["acc"]), f"{min(col['acc']):.3f}",
+                " ".join(f"{a:.3f}" for a in col["acc"]), mean_std(col["nmi"]),
+                f"{min(col['nmi']):.3f}", mean_std(col["ari"]),
+                f"{min(col['used'])}/{runs[0]['asked']}",
+                f"{np.median(col['seconds']):.1f}", f"{max(col['peak_mb']):.0f}",
+            ])
+            print(" | ".join(str(c) for c in rows[-1]), flush=True)
+            # Written after every row, so that a long run that stops keeps
+            # what it measured (and says that it stopped).
+            expected = len(cells) * len(args.threads)
+            _write(args, seeds, rows, final=len(rows) == expected)
+    return rows
+
+
+def _write(args, seeds, rows, final):
     table = markdown_table(
         ["dataset", "method", "threads", "ACC", "worst ACC", "ACC per seed", "NMI", "worst NMI",
          "ARI", "clusters used (fewest) / asked", "fit s (median)", "peak RSS MB"], rows
@@ -363,10 +370,10 @@ def main(argv=None):
     body = (f"{len(seeds)} seed(s) per cell, mean ± std over seeds, the worst seed beside it; "
             "every method at its defaults (sknebula: the encoder of the data kind).\n\n"
             f"{table}")
+    if not final:
+        body = f"**Partial: the run had measured {len(rows)} row(s) when this was written.**\n\n{body}"
     title = "Clustering quality and speed" + ("" if args.name == "clustering" else f" ({args.name})")
-    write_result(args.name, title, body, smoke=args.smoke,
-                 script="clustering")
-    return rows
+    write_result(args.name, title, body, smoke=args.smoke, script="clustering", echo=final)
 
 
 if __name__ == "__main__":
