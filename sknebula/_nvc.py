@@ -70,7 +70,9 @@ PARTNERS_PARAM_DOC = """    n_neighbors : int or "auto", default="auto"
         Neighbours among which each sample's partner is drawn, by Euclidean
         distance on the flattened input; for the "pointcloud" encoder on
         pose-free shape descriptors
-        (``sknebula.nn.pointcloud.shape_distribution``), for the
+        (``sknebula.nn.pointcloud.shape_distribution``), for the "conv3d"
+        encoder on the volume's Fourier magnitudes, which no translation
+        changes (``sknebula.nn.conv3d.volume_spectrum``), for the
         "sequence" encoder on the series beside its Fourier magnitudes,
         which no time shift changes
         (``sknebula.nn.sequence.series_descriptor``), for the "tokens"

@@ -22,6 +22,7 @@ from sknebula.nn import (
     PointNetEncoder,
     build_encoder_decoder,
     shape_distribution,
+    volume_spectrum,
 )
 from sknebula.objectives.reconstruction import (
     RECONSTRUCTIONS,
@@ -307,6 +308,33 @@ def test_pointcloud_partners_are_clouds_of_the_same_shape():
     # Neighbours of the flattened coordinates are no better than chance.
     flat = neighbour_table(X, 5)
     assert (shape[flat] == shape[:, None]).mean() < 0.75
+
+
+def test_volume_spectrum_ignores_where_the_shape_sits():
+    from sknebula.datasets import make_shape_volumes
+
+    X, _ = make_shape_volumes(4, size=12, shift=0.0, rotate=False, noise=0.0, random_state=0)
+    moved = np.roll(X, (3, -2, 4), axis=(1, 2, 3))
+    F = volume_spectrum(X)
+    assert F.shape == (4, 12 * 12 * 7)
+    np.testing.assert_allclose(volume_spectrum(moved), F, rtol=1e-4, atol=1e-3)
+    assert np.abs(F[0] - F[1]).max() > 1.0  # a sphere is not a cube
+    # Channels each get their spectrum; large grids keep the low band.
+    assert volume_spectrum(np.zeros((2, 3, 12, 12, 12))).shape == (2, 3 * 12 * 12 * 7)
+    assert volume_spectrum(np.zeros((2, 32, 40, 20))).shape == (2, 17 * 17 * 9)
+
+
+def test_volume_partners_are_volumes_of_the_same_solid():
+    from sknebula.datasets import make_shape_volumes
+
+    X, solid = make_shape_volumes(80, size=12, rotate=False, shift=0.25, scale=(0.6, 1.1),
+                                  random_state=0)
+    est = NebulaVariationalClusterer(4, encoder="conv3d", n_neighbors=5)
+    partners = est._neighbours(X.astype(np.float32))
+    assert (solid[partners] == solid[:, None]).mean() > 0.9
+    # Neighbours of the flattened voxels follow where the solids sit.
+    flat = neighbour_table(X.astype(np.float32), 5)
+    assert (solid[flat] == solid[:, None]).mean() < 0.75
 
 
 def test_token_partners_are_sequences_of_the_same_source():

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from .conv2d import Conv2dDecoder, Conv2dEncoder
-from .conv3d import Conv3dDecoder, Conv3dEncoder
+from .conv3d import Conv3dDecoder, Conv3dEncoder, volume_spectrum
 from .mlp import MLPDecoder, MLPEncoder
 from .pointcloud import PointCloudDecoder, PointNetEncoder, shape_distribution
 from .sequence import (
@@ -86,7 +86,11 @@ ARCHITECTURES = {
         views="vector",
         hidden_dims=(64, 128, 256),
     ),
-    "conv3d": Architecture(Conv3dEncoder, Conv3dDecoder, views="vector", hidden_dims=(16, 32)),
+    # A shape is the same wherever it sits in the grid: partners on the
+    # Fourier magnitudes, which no translation changes.
+    "conv3d": Architecture(
+        Conv3dEncoder, Conv3dDecoder, None, volume_spectrum, views="vector", hidden_dims=(16, 32)
+    ),
 }
 
 
@@ -229,4 +233,5 @@ __all__ = [
     "build_encoder_decoder",
     "default_reconstruction",
     "shape_distribution",
+    "volume_spectrum",
 ]
