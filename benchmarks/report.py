@@ -53,15 +53,22 @@ What every estimator measured at its default settings, copied by
 and the command). Means over seeds with the worst seed in brackets; ACC is
 the clustering accuracy under the best matching of clusters to classes.
 :class:`~sknebula.NebulaAutoencoder` trains the same model as the
-clusterer, with the same defaults, so the clusterer's rows are its rows.
+clusterer with the same defaults but one: it trains once (``n_init=1``),
+where the clusterer restarts up to three times on small data
+(``n_init="auto"``).
 """
 
 
 def _source(name):
+    """The command that wrote results/<name>.md, and its note if it has one
+    (e.g. that it predates a change of default)."""
+    command, note = name, ""
     for line in (RESULTS / f"{name}.md").read_text().splitlines():
         if line.startswith("- command:"):
-            return "``" + line[len("- command:"):].strip().strip("`").strip() + "``"
-    return name
+            command = "``" + line[len("- command:"):].strip().strip("`").strip() + "``"
+        elif line.startswith("- note:"):
+            note = " (" + line[len("- note:"):].strip().replace("`", "``") + ")"
+    return command + note
 
 
 def _csv_table(title, header, rows, source):
