@@ -282,8 +282,8 @@ def _parallel(args):
         f"sklearn's digits (/16) at the defaults: one process with 2 torch threads, against "
         f"`torchrun --nproc_per_node 2` where each rank fits half of the rows with 1 thread "
         f"(the same epochs, batches of 256 on each rank), and a control: one process that fits "
-        f"rank 0's half alone (its partners are drawn from that half, as each rank's are); ACC "
-        f"of the fitted model's `predict` on all 1,797 digits.\n\n{t4}")
+        f"rank 0's half alone (its partners drawn from that half, where each rank draws them "
+        f"from all rows); ACC of the fitted model's `predict` on all 1,797 digits.\n\n{t4}")
 
 
 TABLES = {"overhead": _overhead, "large": _large, "search": _search, "parallel": _parallel}
