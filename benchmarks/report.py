@@ -155,7 +155,8 @@ def write_defaults_page():
 def main():
     write_defaults_page()
     parts = [INTRO]
-    order = ["clustering-nvc", "clustering-nvc-2threads", "clustering-ninit", "clustering-peers",
+    order = ["clustering-nvc", "clustering-nvc-2threads", "clustering-nvc-2threads-rest",
+             "clustering-ninit", "clustering-peers",
              "clustering-tspeers",
              "clustering-tspeers-more", "clustering-clustpy", "clustering-volumes",
              "clustering", "select_k", "select_k-more",
