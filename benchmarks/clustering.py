@@ -341,6 +341,7 @@ def main(argv=None):
     kinds = {d: DATASETS[d]()[2] for d in datasets}
     cells = [(d, m) for d in datasets for m in methods
              if {kinds[d], d} & ONLY_ON.get(m, {kinds[d]})]
+    expected = len(cells) * len(args.threads)
     rows = []
     for dataset, method in cells:
         for threads in args.threads:
@@ -357,7 +358,6 @@ def main(argv=None):
             print(" | ".join(str(c) for c in rows[-1]), flush=True)
             # Written after every row, so that a long run that stops keeps
             # what it measured (and says that it stopped).
-            expected = len(cells) * len(args.threads)
             _write(args, seeds, rows, final=len(rows) == expected)
     return rows
 

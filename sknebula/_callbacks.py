@@ -120,8 +120,9 @@ def partner_modularity(mu, neighbours, centres, rows, offset=0):
     rows are those from ``offset`` on (data-parallel, a rank's among all).
     """
     partners = neighbours[rows]
-    own = rows + offset
-    needed, inverse = np.unique(np.concatenate([own, partners.ravel()]), return_inverse=True)
+    needed, inverse = np.unique(
+        np.concatenate([rows + offset, partners.ravel()]), return_inverse=True
+    )
     labels = nearest_anchor(mu[needed], centres)[inverse]
     own, theirs = labels[: len(rows)], labels[len(rows) :].reshape(partners.shape)
     shares = np.bincount(own, minlength=len(centres)) / len(rows)
