@@ -64,9 +64,10 @@ def _uses_hnsw(algorithm, flat):
     return True
 
 
-def hnsw_search(flat, k, chunk=100_000, each=None):
+def hnsw_search(flat, k, chunk=100_000, each=None, queries=None):
     """The ``k`` approximate nearest rows of every row (itself usually first),
-    by a faiss HNSW graph; -1 where fewer were found.
+    or of the rows in the slice ``queries``, by a faiss HNSW graph of all
+    rows; -1 where fewer were found.
 
     The graph is built on one thread, since a parallel build inserts rows in
     an order that varies between runs; the search is parallel and exact
@@ -86,9 +87,10 @@ def hnsw_search(flat, k, chunk=100_000, each=None):
         faiss.omp_set_num_threads(threads)
     index.hnsw.efSearch = max(_HNSW_BUILD_BEAM, 2 * k)
     each = each or (lambda found, first_row: found)
+    first, stop, _ = (queries or slice(None)).indices(len(flat))
     return np.concatenate([
-        each(index.search(flat[start : start + chunk], k)[1], start)
-        for start in range(0, len(flat), chunk)
+        each(index.search(flat[start : min(start + chunk, stop)], k)[1], start)
+        for start in range(first, stop, chunk)
     ])
 
 
@@ -114,26 +116,32 @@ def _drop_self(idx, k, first_row=0, n_rows=None):
     return picked
 
 
-def neighbour_table(X, n_neighbors, features=None, algorithm="auto"):
+def neighbour_table(X, n_neighbors, features=None, algorithm="auto", queries=None):
     """Indices of the ``n_neighbors`` nearest other rows of each sample.
 
     Distances are Euclidean on ``features(X)``, by default the flattened
     input. ``algorithm`` is "exact" (scikit-learn's NearestNeighbors),
     "hnsw" (approximate, faiss) or "auto" (exact up to 50,000 samples).
-    Returns an integer array (int32 below 2**31 rows) of shape ``(n_samples, k)`` with
-    ``k = min(n_neighbors, n_samples - 1)``, or ``None`` when ``k`` is 0
-    (no partners).
+    ``queries``, a slice of rows, limits the search to those rows'
+    neighbours (still among all rows): data-parallel ranks thus split the
+    search over pooled rows rather than each repeating all of it.
+    Returns an integer array (int32 below 2**31 rows) of shape
+    ``(n_queries, k)`` with ``k = min(n_neighbors, n_samples - 1)``, or
+    ``None`` when ``k`` is 0 (no partners).
     """
     k = min(n_neighbors, len(X) - 1)
     if k < 1:
         return None
     flat = X.reshape(len(X), -1) if features is None else features(X)
+    n = flat.shape[0]
+    queries = slice(*(queries or slice(None)).indices(n))
     # Each row's own index is usually first, not always (duplicates).
     if _uses_hnsw(algorithm, flat):
-        n = flat.shape[0]
-        return hnsw_search(flat, k + 1, each=lambda idx, first: _drop_self(idx, k, first, n))
-    idx = NearestNeighbors(n_neighbors=k + 1).fit(flat).kneighbors(flat, return_distance=False)
-    return _drop_self(idx, k)
+        return hnsw_search(flat, k + 1, queries=queries,
+                           each=lambda idx, first: _drop_self(idx, k, first, n))
+    idx = NearestNeighbors(n_neighbors=k + 1).fit(flat).kneighbors(
+        flat[queries], return_distance=False)
+    return _drop_self(idx, k, queries.start, n)
 
 
 class _NumpyRows:

@@ -170,13 +170,16 @@ class NebulaBase(BaseDeepEstimator):
             np.asarray(X, dtype=np.float32), DEFAULT_NEIGHBOURS, features, self.neighbors_algorithm
         )
 
-    def _neighbours(self, X):
-        """Each sample's partner candidates, or None to warm up without."""
+    def _neighbours(self, X, queries=None):
+        """Each sample's partner candidates (those of the rows in the slice
+        ``queries``), or None to warm up without."""
         kind = architecture(self.encoder)
         n_neighbors = self.n_neighbors
         if n_neighbors == "auto":
             n_neighbors = auto_neighbours(len(X), self.n_anchors)
-        return neighbour_table(X, n_neighbors, kind.neighbour_features, self.neighbors_algorithm)
+        return neighbour_table(
+            X, n_neighbors, kind.neighbour_features, self.neighbors_algorithm, queries
+        )
 
     def _fit_nebula(self, X, target):
         """Train the NVC model on validated X to reconstruct ``target``.
@@ -206,11 +209,13 @@ class NebulaBase(BaseDeepEstimator):
             module = self._build_module(X32, target, reconstruction)
             if data is None:
                 data = self._pairs(X32, X32 if target is X else np.asarray(target, np.float32))
-            net, mu = self._train_once(module, X32, target, data, reconstruction, warmup, seed)
+            net, mu, every_mu = self._train_once(
+                module, X32, target, data, reconstruction, warmup, seed
+            )
             if self.n_init_ == 1:
                 best = (net, seed, mu)
                 break
-            quality = self._restart_quality(net, mu, data.neighbours, data.offset)
+            quality = self._restart_quality(net, mu, data.neighbours, data.offset, every_mu)
             if best is None or quality > best[0]:
                 best = (quality, net, seed, mu)
         net, seed, mu = best[-3:]
@@ -226,9 +231,8 @@ class NebulaBase(BaseDeepEstimator):
         pool, offset = pooled_rows(X32, POOL_BYTES)
         if pool is None:
             return NeighbourPairs(X32, Y32, self._neighbours(X32))
-        neighbours = self._neighbours(pool)
-        if neighbours is not None:
-            neighbours = neighbours[offset : offset + len(X32)]
+        # Each rank searches only its own rows' partners among the pool.
+        neighbours = self._neighbours(pool, slice(offset, offset + len(X32)))
         return NeighbourPairs(X32, Y32, neighbours, pool, offset)
 
     def _resolve_restarts(self, n_samples):
@@ -243,11 +247,12 @@ class NebulaBase(BaseDeepEstimator):
         return self.n_init_
 
     @staticmethod
-    def _restart_quality(net, mu, neighbours, offset=None):
+    def _restart_quality(net, mu, neighbours, offset=None, every_mu=None):
         """Label-free quality of a trained restart (higher is better), from
         its latent means ``mu`` and the partner table ``neighbours`` (which
         indexes the rows of all ranks from ``offset`` on when pooled, see
-        :class:`sknebula._data.NeighbourPairs`).
+        :class:`sknebula._data.NeighbourPairs`, whose latents ``every_mu``
+        are then gathered here unless given).
 
         The modularity of the nearest-anchor assignment on the graph of each
         sample's ``JUDGED_PARTNERS`` closest partners
@@ -262,7 +267,11 @@ class NebulaBase(BaseDeepEstimator):
         else:
             rows = evenly_spaced(len(mu), PLACEMENT_ROWS)
             closest = neighbours[:, :JUDGED_PARTNERS]
-            space, start = (mu, 0) if offset is None else (gather_rows(mu), offset)
+            if offset is None:
+                space, start = mu, 0
+            else:
+                space = gather_rows(mu) if every_mu is None else every_mu
+                start = offset
             quality = partner_modularity(space, closest, anchor_array(net), rows, start)
         # Data-parallel, each rank judges its own shard: every rank must
         # keep the same restart, so they keep the best mean.
@@ -285,7 +294,8 @@ class NebulaBase(BaseDeepEstimator):
 
     def _train_once(self, module, X32, target, data, reconstruction, warmup, seed):
         """One restart: train ``module`` on a fresh net, place every anchor.
-        Returns the net and its latent means of X."""
+        Returns the net, its latent means of X and those of every rank's
+        rows (the same array in one process)."""
         n_target_features = int(np.prod(target.shape[1:]))
         criterion_params = dict(
             reconstruction=reconstruction,
@@ -328,13 +338,13 @@ class NebulaBase(BaseDeepEstimator):
             # Training was interrupted during the warm-up.
             init_anchors_from_data(net, X32, seed, data.neighbours, offset=data.offset)
         mu = latent_means(net, X32)
-        self._revive_dead_anchors(net, mu, seed)
-        return net, mu
+        return net, mu, self._revive_dead_anchors(net, mu, seed)
 
     def _revive_dead_anchors(self, net, mu, seed):
         """Give every anchor that owns no training sample (latent means
         ``mu``) half of the largest cluster; warn if some still own none
-        (fewer distinct latents than anchors)."""
+        (fewer distinct latents than anchors). Returns the latents of every
+        rank's rows, gathered for the decision."""
         mu = gather_rows(mu)
         anchors = anchor_array(net)
         new, moved = on_rank_zero(relocate_starving_anchors, mu, anchors, 1, seed)
@@ -348,6 +358,7 @@ class NebulaBase(BaseDeepEstimator):
                 "encoder maps them onto too few points) for that many anchors.",
                 UserWarning,
             )
+        return mu
 
     # -------------------------------------------------------------- inference
     def _latent_means(self, X):

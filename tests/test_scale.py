@@ -143,10 +143,10 @@ def test_auto_search_is_exact_on_small_data_and_approximate_beyond(monkeypatch):
     X, _ = _blobs(200)
     calls = []
 
-    def spy(flat, k, each):
+    def spy(flat, k, each, queries):
         calls.append(k)
         return each(_data.NearestNeighbors(n_neighbors=k).fit(flat).kneighbors(
-            flat, return_distance=False), 0)
+            flat[queries], return_distance=False), queries.start)
 
     monkeypatch.setattr(_data, "hnsw_search", spy)
     monkeypatch.setattr(_data, "_faiss", lambda: object())
@@ -176,6 +176,19 @@ def test_hnsw_without_faiss_is_refused_before_training(monkeypatch):
         with pytest.raises(ImportError, match="pip install faiss-cpu"):
             est.fit(_blobs()[0])
         assert not hasattr(est, "net_")
+
+
+@pytest.mark.parametrize("algorithm", ["exact", pytest.param("hnsw", marks=needs_faiss)])
+def test_a_slice_of_queries_gets_its_rows_of_the_whole_table(algorithm):
+    # Data-parallel ranks each search their own rows among the pooled rows.
+    X, _ = make_blobs(n_samples=600, centers=4, n_features=8, random_state=2)
+    X = X.astype(np.float32)
+    whole = neighbour_table(X, 7, algorithm=algorithm)
+    for rows in (slice(0, 250), slice(250, 600), slice(590, 600)):
+        part = neighbour_table(X, 7, algorithm=algorithm, queries=rows)
+        np.testing.assert_array_equal(part, whole[rows])
+    # Partners still come from every row, not only the queried ones.
+    assert (neighbour_table(X, 7, algorithm=algorithm, queries=slice(250, 600)) < 250).any()
 
 
 def test_drop_self_keeps_k_neighbours_whatever_the_search_returned():
