@@ -26,6 +26,11 @@ def mean_std(values, digits=3):
     return f"{values.mean():.{digits}f} ± {values.std():.{digits}f}"
 
 
+def mean_std_worst(values, digits=3):
+    """``mean ± std (worst)``: a mean over seeds hides a poor seed."""
+    return f"{mean_std(values, digits)} ({np.min(values):.{digits}f})"
+
+
 def markdown_table(header, rows):
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]

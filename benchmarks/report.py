@@ -122,7 +122,7 @@ def _embedding_section():
     one_class = [[r[k] for k in r] for r in tables[1]]
     return ("\n" + _csv_table(
         "VariationalSimSiam and VariationalJointEmbedding: probes of transform on digits "
-        "(3 seeds, mean ± std)", ["features", "data", "linear probe (standardised)", "5-NN"],
+        "(3 seeds, mean ± std, the worst seed in brackets)", ["features", "data", "linear probe (standardised)", "5-NN"],
         rows, _source("embedding"))
         + "\n" + _csv_table("One-class anomaly detection on digits",
                              list(tables[1][0]), one_class, _source("embedding")))
