@@ -198,14 +198,18 @@ def test_simsiam_trains(simsiam, digit_split):
 
 
 def test_simsiam_concentration_falls_with_input_noise(simsiam, digit_split):
-    # Under the default views, whose noise is far weaker than 0.5 here.
+    # Under the default views, whose noise is far weaker than 0.5 here. This
+    # small model's kappa falls by about 10% at noise 0.5 (the benchmark's
+    # default-sized one by 40%), too little for the means at nearby levels
+    # to keep their order under another thread count; the same samples,
+    # clean and noisy, do: their median ratio was 0.79-0.91 over 3 seeds and
+    # 1 or 2 threads.
     *_, Xt, _ = digit_split
-    rng = np.random.RandomState(0)
-    kappa = [
-        simsiam.predict_concentration(Xt + level * rng.randn(*Xt.shape)).mean()
-        for level in (0.0, 0.3, 0.5)
-    ]
-    assert kappa[0] > kappa[1] > kappa[2], kappa
+    noisy = Xt + 0.5 * np.random.RandomState(0).randn(*Xt.shape)
+    clean_kappa = simsiam.predict_concentration(Xt)
+    noisy_kappa = simsiam.predict_concentration(noisy)
+    assert np.median(noisy_kappa / clean_kappa) < 0.95
+    assert noisy_kappa.mean() < clean_kappa.mean()
 
 
 def test_vje_outputs_and_outliers(vje, digit_split):
