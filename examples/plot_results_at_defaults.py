@@ -62,7 +62,7 @@ for r in embedding:
               f"{r['linear probe, standardised']}, 5-NN {r['5-NN']}")
 print("one-class anomaly detection on digits, mean AUROC over the 10 classes")
 for r in one_class:
-    print(f"  {r['detector']:<44} {r['mean AUROC (10 classes)']}")
+    print(f"  {r['detector']:<44} {r['mean AUROC (10 classes), worst seed']}")
 defaults = next(r for r in read_tables("disentangle")[0] if "defaults" in r["model"])
 print(f"LabelDisentangledVAE test accuracy {defaults['test accuracy']}, "
       f"LR on z_s {defaults['LR on z_s']}, on z_u {defaults['LR on z_u']}")

@@ -50,3 +50,14 @@ def test_gallery_cells_end_without_a_stray_repr(script):
     # expression: a display object's <... object at 0x...> or a tuple of limits.
     for cell in _cells((EXAMPLES / script).read_text()):
         assert _prints_nothing(cell[-1]), f"{script}:{cell[-1].lineno} leaves a repr"
+
+
+def test_results_example_reads_the_tables_as_written():
+    # It trains nothing, so it runs here too: a renamed column in a results
+    # table then fails the tests, not only the docs build's gallery.
+    done = subprocess.run(
+        [sys.executable, "plot_results_at_defaults.py"], capture_output=True, text=True,
+        timeout=300, cwd=EXAMPLES, env={**os.environ, "MPLBACKEND": "Agg"},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "AUROC" in done.stdout and "LabelDisentangledVAE" in done.stdout
