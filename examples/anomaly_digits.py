@@ -9,8 +9,8 @@ which would turn digits into other shapes).
 
 Prints, for every digit, the AUROC of "is this the training digit" from
 VJE's scores beside IsolationForest on the pixels, and for one digit how
-``predict`` splits the held-out images. On two CPU cores it runs in about a
-minute, offline.
+``predict`` splits the held-out images. It runs offline, in about one to three
+minutes on two CPU cores depending on the machine.
 
     python examples/anomaly_digits.py
 """

@@ -4,7 +4,7 @@
 mirrors its stride-2 convolutions in the decoder; pixels scaled to [0, 1]
 get a Bernoulli reconstruction. Prints accuracy (Hungarian-matched) and NMI
 against the true digits beside KMeans on the raw pixels; the labels are
-used only to score. Runs offline in under a minute on two CPU cores.
+used only to score. Runs offline in about one minute on two CPU cores.
 
     python examples/cluster_digits_conv2d.py
 """

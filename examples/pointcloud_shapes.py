@@ -26,7 +26,8 @@ Chamfer distance.
    distance on held-out clouds, beside the partial cloud itself, an MLP
    regressor on the flattened coordinates and the plain autoencoder.
 
-Runs offline in under a minute on two CPU cores.
+Runs offline in one to three minutes on two CPU cores, depending on the
+machine.
 
     python examples/pointcloud_shapes.py
 """

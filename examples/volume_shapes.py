@@ -11,8 +11,8 @@ matter. Occupancies in {0, 1} get a Bernoulli reconstruction.
 Prints accuracy and NMI beside KMeans on the raw voxels and KMeans on the
 latent of a plain autoencoder (the same network with every NVC term off).
 The random rotations are the hard part: no encoder here is invariant to
-them (see the data-kinds guide). Runs offline in under a minute on two CPU
-cores.
+them (see the data-kinds guide). Runs offline in one to two minutes on two CPU
+cores, depending on the machine.
 
     python examples/volume_shapes.py
 """
