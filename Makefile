@@ -29,8 +29,10 @@ install: $(VENV)
 demo: install
 	$(PYTHON) examples/quickstart.py
 
+# -n auto: one test process per core (conftest gives each its share of the
+# torch threads); worksteal rebalances the few long example runs.
 test: install
-	$(PYTHON) -m pytest -q
+	$(PYTHON) -m pytest -q -n auto --dist worksteal
 
 docs:
 	$(MAKE) install EXTRAS=docs

@@ -1,3 +1,5 @@
+import os
+
 import numpy as np
 import pytest
 from sklearn.datasets import load_digits, make_blobs
@@ -25,5 +27,15 @@ def pytest_configure(config):
     # Reproducible thread count: results depend on it (see docs).
     import torch
 
-    torch.set_num_threads(min(2, torch.get_num_threads()))
+    # Under pytest-xdist (-n) each test process gets its share of the cores,
+    # so that two processes on two cores do not each start two threads.
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    share = max(1, (cores or 1) // workers)
+    threads = min(2, share, torch.get_num_threads())
+    torch.set_num_threads(threads)
+    # The example scripts and the multi-process tests run in subprocesses:
+    # they inherit the share too, or two workers each start a two-thread
+    # child on two cores (oversubscribed, several times slower).
+    os.environ["OMP_NUM_THREADS"] = str(threads)
     np.set_printoptions(precision=4)
