@@ -155,7 +155,7 @@ def write_defaults_page():
 def main():
     write_defaults_page()
     parts = [INTRO]
-    order = ["clustering-nvc", "clustering-nvc-2threads",
+    order = ["clustering-nvc", "clustering-nvc-2threads", "clustering-nvc-digits-machine3",
              "clustering-ninit", "clustering-peers",
              "clustering-tspeers",
              "clustering-tspeers-more", "clustering-clustpy", "clustering-volumes",
