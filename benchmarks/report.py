@@ -156,10 +156,11 @@ def main():
     write_defaults_page()
     parts = [INTRO]
     order = ["clustering-nvc", "clustering-nvc-2threads", "clustering-nvc-digits-machine3",
+             "clustering-nvc-digits-machine4",
              "clustering-ninit", "clustering-peers",
              "clustering-tspeers",
              "clustering-tspeers-more", "clustering-clustpy", "clustering-volumes",
-             "clustering", "select_k", "select_k-more",
+             "clustering", "select_k", "select_k-ninit",
              "ablation",
              "throughput-overhead", "throughput-large", "throughput-search",
              "throughput-parallel"]
