@@ -14,7 +14,9 @@ def test_clustering_benchmark_smoke(capsys):
 def test_ablation_benchmark_smoke(capsys):
     rows = ablation.main(["--smoke"])
     assert len(rows) == 2
-    assert "no kNN partners" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "no kNN partners" in out
+    assert "| variant | ACC (worst) | NMI (worst) |" in out
 
 
 def test_throughput_benchmark_smoke(capsys):
