@@ -9,7 +9,8 @@ For every set with k true classes, ``GridSearchCV`` runs over
 the data kind), and records what each scorer picks: the estimator's own
 ``score`` (modularity on the held-out nearest-neighbour graph), the
 held-out ELBO, the latent silhouette and the penalised ELBO of
-``sknebula.metrics``; beside them the number GaussianMixture's BIC picks on
+``sknebula.metrics``, and the same modularity on graphs of 5, 10 and
+sqrt(n) neighbours; beside them the number GaussianMixture's BIC picks on
 the flattened data. Labels are used only for k.
 """
 
@@ -22,12 +23,34 @@ from sklearn.mixture import GaussianMixture
 from sklearn.model_selection import GridSearchCV, KFold
 
 from sknebula import NebulaVariationalClusterer
-from sknebula.metrics import UNSUPERVISED_SCORERS
+from sknebula._data import neighbour_table
+from sknebula.metrics import UNSUPERVISED_SCORERS, graph_modularity
+from sknebula.nn import architecture
 
 from ._common import markdown_table, write_result
 from .clustering import DATASETS, encoder_for
 
-SCORERS = {"score (modularity)": None, **UNSUPERVISED_SCORERS}
+
+def _modularity_with(n_neighbors):
+    """The estimator's ``score`` on a graph of ``n_neighbors`` neighbours (a
+    function of the held-out fold's size) instead of 20. On small folds 20
+    neighbours reach beyond a sample's own cluster, which could favour fewer
+    clusters; these columns test whether the graph's size moves the pick."""
+    def scorer(est, X, y=None):
+        X = np.asarray(est._validate_X(X, reset=False), dtype=np.float32)
+        features = architecture(est.encoder).neighbour_features
+        table = neighbour_table(X, n_neighbors(len(X)), features, est.neighbors_algorithm)
+        return graph_modularity(table, est.predict(X))
+    return scorer
+
+
+SCORERS = {
+    "score (modularity)": None,
+    **UNSUPERVISED_SCORERS,
+    "modularity, 5 neighbours": _modularity_with(lambda n: 5),
+    "modularity, 10 neighbours": _modularity_with(lambda n: 10),
+    "modularity, sqrt(n) neighbours": _modularity_with(lambda n: int(np.clip(np.sqrt(n), 5, 20))),
+}
 
 
 def grid(k):

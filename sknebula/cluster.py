@@ -394,9 +394,11 @@ class NebulaVariationalClusterer(
     def score(self, X, y=None):
         """Modularity of the clustering of X on its nearest-neighbour graph.
 
-        The fraction of each sample's 20 nearest neighbours in X that fall
-        in its cluster, minus the fraction expected by chance with the same
-        cluster sizes (:func:`sknebula.metrics.neighbour_modularity`).
+        The fraction of each sample's nearest neighbours in X that fall in
+        its cluster, minus the fraction expected by chance with the same
+        cluster sizes (:func:`sknebula.metrics.neighbour_modularity`). The
+        neighbours number the square root of ``n_samples``, between 5 and
+        20, so that on small data they stay inside a cluster.
         Neighbours are found as the partners are (on the flattened input,
         or the data kind's descriptors; on the latent means for token
         sequences). Higher is better, so that a plain ``GridSearchCV`` over

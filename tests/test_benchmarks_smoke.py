@@ -31,7 +31,7 @@ def test_select_k_benchmark_smoke(capsys):
 
     rows = select_k.main(["--smoke"])
     assert len(rows) == 1 and rows[0][1] == 10
-    assert all(pick in (6, 10, 15) for pick in rows[0][3:8])
+    assert all(pick in (6, 10, 15) for pick in rows[0][3:11])
     assert "GaussianMixture BIC" in capsys.readouterr().out
 
 

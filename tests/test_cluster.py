@@ -15,7 +15,9 @@ from sklearn.preprocessing import MinMaxScaler
 from skorch.callbacks import Callback
 
 from sknebula import NebulaVariationalClusterer
-from sknebula.metrics import clustering_accuracy
+from sknebula._data import neighbour_table
+from sknebula._nvc import score_neighbours
+from sknebula.metrics import clustering_accuracy, graph_modularity
 
 
 def test_fitted_attributes_and_methods(blobs, fast):
@@ -39,6 +41,29 @@ def test_fitted_attributes_and_methods(blobs, fast):
     assert set(anchors) <= set(np.flatnonzero(est.weights_))
     assert est.weights_.sum() == pytest.approx(1.0)
     assert len(est.history_) == fast["max_epochs"]
+
+
+def test_score_is_the_modularity_on_a_graph_that_stays_inside_small_clusters(blobs, fast):
+    # Four groups of 7, in two pairs of nearby groups. 20 neighbours (most
+    # of the 28 samples) reach into the paired group, and merging the pairs
+    # scores higher; the score's sqrt(n) = 5 neighbours prefer the groups.
+    rng = np.random.default_rng(0)
+    centres = np.array([[0.0, 0.0], [3.0, 0.0], [30.0, 0.0], [33.0, 0.0]])
+    X = np.repeat(centres, 7, axis=0) + rng.normal(scale=0.3, size=(28, 2))
+    groups = np.repeat(np.arange(4), 7)
+    pairs = groups // 2
+    wide, narrow = neighbour_table(X, 20), neighbour_table(X, score_neighbours(len(X)))
+    assert score_neighbours(len(X)) == 5
+    assert graph_modularity(wide, pairs) > graph_modularity(wide, groups)
+    assert graph_modularity(narrow, groups) > graph_modularity(narrow, pairs)
+    # Large data keeps 20, tiny data at least 5.
+    assert score_neighbours(10_000) == 20 and score_neighbours(4) == 5
+
+    X, _ = blobs
+    est = NebulaVariationalClusterer(n_anchors=3, **fast).fit(X)
+    table = neighbour_table(np.asarray(X, np.float32), score_neighbours(len(X)))
+    assert table.shape[1] == 12  # sqrt(150)
+    assert est.score(X) == pytest.approx(graph_modularity(table, est.predict(X)))
 
 
 def test_recovers_separated_blobs(blobs, fast):
