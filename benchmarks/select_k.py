@@ -23,9 +23,8 @@ from sklearn.mixture import GaussianMixture
 from sklearn.model_selection import GridSearchCV, KFold
 
 from sknebula import NebulaVariationalClusterer
-from sknebula._data import neighbour_table
+from sknebula._nvc import score_neighbours
 from sknebula.metrics import UNSUPERVISED_SCORERS, graph_modularity
-from sknebula.nn import architecture
 
 from ._common import markdown_table, write_result
 from .clustering import DATASETS, encoder_for
@@ -37,10 +36,8 @@ def _modularity_with(n_neighbors):
     neighbours reach beyond a sample's own cluster, which could favour fewer
     clusters; these columns test whether the graph's size moves the pick."""
     def scorer(est, X, y=None):
-        X = np.asarray(est._validate_X(X, reset=False), dtype=np.float32)
-        features = architecture(est.encoder).neighbour_features
-        table = neighbour_table(X, n_neighbors(len(X)), features, est.neighbors_algorithm)
-        return graph_modularity(table, est.predict(X))
+        X = est._validate_X(X, reset=False)
+        return graph_modularity(est._score_neighbours(X, n_neighbors(len(X))), est.predict(X))
     return scorer
 
 
@@ -49,7 +46,7 @@ SCORERS = {
     **UNSUPERVISED_SCORERS,
     "modularity, 5 neighbours": _modularity_with(lambda n: 5),
     "modularity, 10 neighbours": _modularity_with(lambda n: 10),
-    "modularity, sqrt(n) neighbours": _modularity_with(lambda n: int(np.clip(np.sqrt(n), 5, 20))),
+    "modularity, sqrt(n) neighbours": _modularity_with(score_neighbours),
 }
 
 

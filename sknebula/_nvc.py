@@ -126,7 +126,7 @@ def score_neighbours(n_samples):
     clusterings with different anchor counts on the same graph. A fixed 20
     reached beyond the clusters of small held-out folds: on OSULeaf (folds
     of 147 series in 6 classes) it favoured 4 clusters, where 12 picked the
-    true 6 and kept the pick on the rest of the dev suite.
+    true 6 and kept the pick on the other dev sets measured.
     """
     return int(np.clip(np.sqrt(n_samples), MIN_NEIGHBOURS, DEFAULT_NEIGHBOURS))
 
@@ -177,15 +177,15 @@ class NebulaBase(BaseDeepEstimator):
             )
         return self.warmup_epochs
 
-    def _score_neighbours(self, X):
-        """Each sample's nearest neighbours for ``score``
-        (:func:`score_neighbours` of them), found as the partners are."""
+    def _score_neighbours(self, X, n_neighbors=None):
+        """Each sample's nearest neighbours for ``score``, found as the
+        partners are: ``n_neighbors`` of them, by default
+        :func:`score_neighbours` of the number of samples."""
+        if n_neighbors is None:
+            n_neighbors = score_neighbours(len(X))
         features = architecture(self.encoder).neighbour_features
         return neighbour_table(
-            np.asarray(X, dtype=np.float32),
-            score_neighbours(len(X)),
-            features,
-            self.neighbors_algorithm,
+            np.asarray(X, dtype=np.float32), n_neighbors, features, self.neighbors_algorithm
         )
 
     def _neighbours(self, X, queries=None):
