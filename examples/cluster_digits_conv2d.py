@@ -9,6 +9,7 @@ used only to score. Runs offline in about one minute on two CPU cores.
     python examples/cluster_digits_conv2d.py
 """
 
+import sys
 import time
 
 from sklearn.cluster import KMeans
@@ -17,6 +18,10 @@ from sklearn.metrics import normalized_mutual_info_score
 
 from sknebula import NebulaVariationalClusterer
 from sknebula.metrics import clustering_accuracy
+
+# ``--quick`` trains a few epochs only: a check that the script runs (the
+# test suite uses it), not a result.
+QUICK = "--quick" in sys.argv[1:]
 
 
 def main():
@@ -27,7 +32,7 @@ def main():
         (
             "NVC, conv2d encoder",
             NebulaVariationalClusterer(
-                n_anchors=10, encoder="conv2d", hidden_dims=(32, 64), max_epochs=150, random_state=0
+                n_anchors=10, encoder="conv2d", hidden_dims=(32, 64), max_epochs=4 if QUICK else 150, random_state=0
             ),
             images,
         ),

@@ -19,6 +19,7 @@ takes three to six minutes on two CPU cores depending on the machine.
     python examples/cluster_markov_text.py
 """
 
+import sys
 import time
 
 import numpy as np
@@ -28,6 +29,10 @@ from sklearn.metrics import normalized_mutual_info_score
 from sknebula import NebulaVariationalClusterer
 from sknebula.datasets import make_markov_sequences
 from sknebula.metrics import clustering_accuracy
+
+# ``--quick`` trains a few epochs only: a check that the script runs (the
+# test suite uses it), not a result.
+QUICK = "--quick" in sys.argv[1:]
 
 N_SOURCES, VOCAB = 4, 8
 
@@ -54,6 +59,7 @@ def main():
                 encoder="tokens",
                 encoder_params={"vocab_size": VOCAB},
                 random_state=seed,
+                **({"max_epochs": 4} if QUICK else {}),
             ),
             X,
         ),

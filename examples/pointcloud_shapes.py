@@ -32,6 +32,7 @@ machine.
     python examples/pointcloud_shapes.py
 """
 
+import sys
 import time
 
 import torch
@@ -44,6 +45,10 @@ from sknebula.datasets import make_partial_pointclouds, make_shapes_pointclouds
 from sknebula.metrics import clustering_accuracy
 from sknebula.nn.pointcloud import shape_distribution
 from sknebula.objectives.reconstruction import chamfer_distance
+
+# ``--quick`` trains a few epochs only: a check that the script runs (the
+# test suite uses it), not a result.
+QUICK = "--quick" in sys.argv[1:]
 
 # Every NVC term and the partners off: a plain autoencoder with a Chamfer loss.
 PLAIN = dict(
@@ -62,7 +67,7 @@ def clustering():
         encoder="pointcloud",
         encoder_params={"rotation_invariant": True},
         hidden_dims=(32, 64),
-        max_epochs=100,
+        max_epochs=4 if QUICK else 100,
         random_state=0,
     )
     rows = []
@@ -95,14 +100,14 @@ def completion():
     n_test = len(Y[test])
     rows = [("partial cloud as is", chamfer(X[test], Y[test]), 0.0)]
     start = time.perf_counter()
-    mlp = MLPRegressor(hidden_layer_sizes=(256, 256), max_iter=300, random_state=0)
+    mlp = MLPRegressor(hidden_layer_sizes=(256, 256), max_iter=5 if QUICK else 300, random_state=0)
     mlp.fit(X[train].reshape(300, -1), Y[train].reshape(300, -1))
     pred = mlp.predict(X[test].reshape(n_test, -1)).reshape(Y[test].shape)
     rows.append(("MLPRegressor", chamfer(pred, Y[test]), time.perf_counter() - start))
     for name, extra in [("plain AE, Chamfer", PLAIN), ("NebulaAutoencoder", {"beta": 0.1})]:
         start = time.perf_counter()
         ae = NebulaAutoencoder(
-            4, encoder="pointcloud", hidden_dims=(64, 128), max_epochs=50, random_state=0, **extra,
+            4, encoder="pointcloud", hidden_dims=(64, 128), max_epochs=3 if QUICK else 50, random_state=0, **extra,
         ).fit(X[train], Y[train])
         rows.append((name, chamfer(ae.predict(X[test]), Y[test]), time.perf_counter() - start))
 

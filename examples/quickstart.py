@@ -9,6 +9,7 @@ score the clustering.
     python examples/quickstart.py
 """
 
+import sys
 import time
 
 from sklearn.cluster import KMeans
@@ -20,6 +21,11 @@ from sklearn.preprocessing import MinMaxScaler
 from sknebula import NebulaVariationalClusterer
 from sknebula.metrics import clustering_accuracy
 
+# ``--quick`` trains a few epochs only: a check that the script runs (the
+# test suite uses it), not a result.
+QUICK = "--quick" in sys.argv[1:]
+QUICK_PARAMS = {"max_epochs": 6} if QUICK else {}
+
 
 def main():
     X, y = load_digits(return_X_y=True)
@@ -27,7 +33,7 @@ def main():
     for name, model in [
         ("KMeans", make_pipeline(MinMaxScaler(), KMeans(n_clusters=10, n_init=10, random_state=0))),
         ("NebulaVariationalClusterer", make_pipeline(
-            MinMaxScaler(), NebulaVariationalClusterer(n_anchors=10, random_state=0)
+            MinMaxScaler(), NebulaVariationalClusterer(n_anchors=10, random_state=0, **QUICK_PARAMS)
         )),
     ]:
         start = time.perf_counter()

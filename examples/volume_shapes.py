@@ -17,6 +17,7 @@ cores, depending on the machine.
     python examples/volume_shapes.py
 """
 
+import sys
 import time
 
 from sklearn.cluster import KMeans
@@ -25,6 +26,10 @@ from sklearn.metrics import normalized_mutual_info_score
 from sknebula import NebulaAutoencoder, NebulaVariationalClusterer
 from sknebula.datasets import make_shape_volumes
 from sknebula.metrics import clustering_accuracy
+
+# ``--quick`` trains a few epochs only: a check that the script runs (the
+# test suite uses it), not a result.
+QUICK = "--quick" in sys.argv[1:]
 
 PLAIN = dict(beta=0.0, metric_weight=0.0, contrastive_weight=0.0, consistency_weight=0.0, balance_weight=0.0)
 
@@ -35,7 +40,7 @@ def main():
         encoder="conv3d",
         encoder_params={"pool": "max"},
         hidden_dims=(16, 32),
-        max_epochs=100,
+        max_epochs=4 if QUICK else 100,
         random_state=0,
     )
     rows = []

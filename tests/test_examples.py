@@ -6,21 +6,62 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
 SCRIPTS = sorted(p.name for p in EXAMPLES.glob("*.py") if not p.name.startswith("plot_"))
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("script", SCRIPTS)
-def test_example_runs_and_reports_a_metric(script):
+METRICS = ("ACC", "Chamfer", "AUROC")
+
+
+def _run(script, *args):
     done = subprocess.run(
-        [sys.executable, str(EXAMPLES / script)], capture_output=True, text=True, timeout=600,
-        env={**os.environ, "MPLBACKEND": "Agg"},
+        [sys.executable, str(EXAMPLES / script), *args], capture_output=True, text=True,
+        timeout=600, env={**os.environ, "MPLBACKEND": "Agg"},
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    assert any(metric in done.stdout for metric in ("ACC", "Chamfer", "AUROC"))
+    return done.stdout
+
+
+def _reported_scores(stdout):
+    """The numbers on the result lines of a script's tables: every line
+    after a header naming a metric, up to a blank line."""
+    scores, in_table = [], False
+    for line in stdout.splitlines():
+        if any(metric in line for metric in METRICS) and not any(c.isdigit() for c in line.split()[-1]):
+            in_table = True
+            continue
+        if not line.strip():
+            in_table = False
+        elif in_table:
+            scores += [float(w) for w in line.replace("±", " ").split()[1:] if _is_number(w)]
+    return scores
+
+
+def _is_number(word):
+    try:
+        float(word)
+    except ValueError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_example_runs_quick_and_prints_its_table(script):
+    # --quick trains a few epochs: the script's whole path, not its result.
+    scores = _reported_scores(_run(script, "--quick"))
+    assert scores, "no result line under the table header"
+    assert all(np.isfinite(scores))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_example_full_run(script):
+    # At the script's own settings (minutes each): pytest -m slow.
+    scores = _reported_scores(_run(script))
+    assert scores and all(np.isfinite(scores))
 
 
 def _cells(source):
