@@ -85,8 +85,17 @@ PEER_RESULTS = ("clustering-peers", "clustering-tspeers", "clustering-tspeers-mo
 def nvc_rows(threads=None):
     """NebulaVariationalClusterer's rows from its result files, at one torch
     thread count ("1", "2") or all."""
-    rows = [r for name in NVC_RESULTS for table in read_tables(name) for r in table]
+    rows = [r for name in NVC_RESULTS for table in read_tables(name) for r in table
+            if r["method"] == "NebulaVariationalClusterer"]
     return [r for r in rows if threads is None or r["threads"] == threads]
+
+
+def same_run_peer(dataset, threads, method="UMAP+GaussianMixture"):
+    """The row of ``method`` measured in the same run as the clusterer's
+    rows (its results files), or None."""
+    return next((r for name in NVC_RESULTS for table in read_tables(name) for r in table
+                 if r["method"] == method and r["dataset"] == dataset
+                 and r["threads"] == threads), None)
 
 
 def mean_acc(row):

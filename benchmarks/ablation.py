@@ -30,7 +30,8 @@ VARIANTS = {
     "no triplet (metric_weight=0)": {"metric_weight": 0.0},
     "no partner consistency (consistency_weight=0)": {"consistency_weight": 0.0},
     "no balance (balance_weight=0)": {"balance_weight": 0.0},
-    "no nebula phase (warmup_epochs=max_epochs-1)": {"warmup_epochs": 249},
+    "no nebula phase (warmup_epochs=max_epochs-1)": {
+        "warmup_epochs": NebulaVariationalClusterer._full_passes - 1},
     "one restart (n_init=1)": {"n_init": 1},
 }
 

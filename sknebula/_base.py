@@ -6,6 +6,7 @@ net, and batched inference. Subclasses build the module and the criterion.
 """
 
 import copy
+import functools
 import textwrap
 import warnings
 from numbers import Integral, Real
@@ -26,45 +27,57 @@ from .nn import ARCHITECTURES, auto_hidden_dims, default_reconstruction
 
 
 # max_epochs="auto": every sample is seen this many times in all, up to the
-# estimator's full number of passes and down to MIN_AUTO_EPOCHS. 2,048,000
-# samples are 8,000 steps of the default batch of 256: the full passes up to
-# n = 8,192 for the Nebula estimators (250), and beyond that a step budget,
-# so that fit cost stops growing with n.
+# estimator's full number of passes and down to MIN_AUTO_EPOCHS, so that fit
+# cost stops growing with n on large data.
 SAMPLE_BUDGET = 2_048_000
 MIN_AUTO_EPOCHS = 4
 
 
-def auto_epochs(n_samples, full_passes):
+def auto_epochs(n_samples, full_passes, batch_size=None, min_steps=0):
     """Epochs for ``max_epochs="auto"``: ``full_passes`` on small data, a
-    fixed budget of samples seen on large data, never fewer than 4."""
-    epochs = -(-SAMPLE_BUDGET // max(n_samples, 1))  # ceil
-    return int(min(full_passes, max(MIN_AUTO_EPOCHS, epochs)))
+    fixed budget of samples seen on large data, never fewer than 4; and, with
+    ``batch_size``, at least ``min_steps`` optimiser steps, which a small
+    data set takes in few batches an epoch."""
+    n_samples = max(n_samples, 1)
+    epochs = -(-SAMPLE_BUDGET // n_samples)  # ceil
+    epochs = min(full_passes, max(MIN_AUTO_EPOCHS, epochs))
+    if batch_size is not None:
+        steps_per_epoch = -(-n_samples // min(batch_size, n_samples))
+        epochs = max(epochs, -(-min_steps // steps_per_epoch))
+    return int(epochs)
 
 
 # n_init="auto": restarts while all of them together see no more samples
-# than SAMPLE_BUDGET, at most MAX_AUTO_RESTARTS. With 250 passes, data of up
-# to 2,730 samples, where a fit is cheap and the seed decides most, gets 3;
-# from 4,097 samples on 1, so that the cost on large data is unchanged.
+# than SAMPLE_BUDGET, at most MAX_AUTO_RESTARTS.
 MAX_AUTO_RESTARTS = 3
 
 
-def auto_restarts(n_samples, n_epochs):
+def auto_restarts(n_samples, n_epochs, shared_share=0.0):
     """Restarts for ``n_init="auto"`` once ``max_epochs="auto"`` chose
-    ``n_epochs``: as many as the sample budget holds, 1 to 3."""
-    fits = SAMPLE_BUDGET // max(n_samples * n_epochs, 1)
+    ``n_epochs``: as many as the sample budget holds, 1 to 3. Restarts share
+    the first ``shared_share`` of the epochs (a warm-up trained once)."""
+    one_restart = max(n_samples * n_epochs, 1)
+    budget = SAMPLE_BUDGET / one_restart - shared_share
+    fits = int(budget / (1.0 - shared_share)) if budget > 0 else 0
     return int(min(MAX_AUTO_RESTARTS, max(1, fits)))
 
 
-def max_epochs_doc(full_passes, what="Training epochs."):
+def max_epochs_doc(full_passes, what="Training epochs.", min_steps=0):
     """The ``max_epochs`` parameter doc of an estimator whose "auto" makes
-    ``full_passes`` passes over small data."""
+    ``full_passes`` passes over small data (and at least ``min_steps``
+    optimiser steps)."""
     text = (
         f'{what} "auto" trains {full_passes} epochs on up to '
         f"{SAMPLE_BUDGET // full_passes:,} samples and, on more, as many as see "
         f"{SAMPLE_BUDGET:,} samples in all (at least {MIN_AUTO_EPOCHS}), so that "
-        "the cost of training stops growing with the number of samples. The "
-        "epochs trained are in ``n_epochs_``."
+        "the cost of training stops growing with the number of samples"
     )
+    if min_steps:
+        text += (
+            f"; on data so small that {full_passes} epochs make fewer than "
+            f"{min_steps} optimiser steps, as many epochs as make {min_steps}"
+        )
+    text += ". The epochs trained are in ``n_epochs_``."
     body = textwrap.fill(text, 72, initial_indent=" " * 8, subsequent_indent=" " * 8)
     return f'    max_epochs : int or "auto", default="auto"\n{body}\n'
 
@@ -72,6 +85,24 @@ def max_epochs_doc(full_passes, what="Training epochs."):
 N_EPOCHS_ATTR_DOC = """    n_epochs_ : int
         Epochs trained: ``max_epochs``, or what "auto" made of it.
 """
+
+
+def keeps_global_random_state(fit):
+    """Make ``fit`` leave torch's global random generators (CPU and every
+    CUDA device) as it found them.
+
+    Training seeds torch from ``random_state`` (module initialisation, the
+    reparameterisation noise, the views and partner draws); without this,
+    a fit would change what the caller's own torch code draws next.
+    """
+
+    @functools.wraps(fit)
+    def fit_with_own_generators(self, *args, **kwargs):
+        devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+        with torch.random.fork_rng(devices=devices):
+            return fit(self, *args, **kwargs)
+
+    return fit_with_own_generators
 
 
 def _hidden_dims_ok(hidden_dims):
@@ -131,6 +162,8 @@ class BaseDeepEstimator(BaseEstimator):
     # What max_epochs="auto" trains on data of up to 8,192 samples (the
     # Nebula estimators override it).
     _full_passes = 100
+    # The fewest optimiser steps max_epochs="auto" trains (0: no floor).
+    _min_steps = 0
     # Whether fit under an initialised torch.distributed process group
     # trains one model from the ranks' shards (see _distributed).
     _data_parallel = False
@@ -227,7 +260,9 @@ class BaseDeepEstimator(BaseEstimator):
         """Set ``n_epochs_``, the epochs this fit trains, from ``max_epochs``
         and the number of training samples (of all ranks, data-parallel)."""
         if self.max_epochs == "auto":
-            self.n_epochs_ = auto_epochs(_distributed.total(n_samples), self._full_passes)
+            self.n_epochs_ = auto_epochs(
+                _distributed.total(n_samples), self._full_passes, self.batch_size, self._min_steps
+            )
         else:
             self.n_epochs_ = int(self.max_epochs)
         return self.n_epochs_
@@ -256,8 +291,10 @@ class BaseDeepEstimator(BaseEstimator):
         torch.manual_seed(seed)
         return seed
 
-    def _make_net(self, module, criterion, criterion_params, n_samples, callbacks=()):
-        """A NebulaNet for ``n_epochs_`` epochs (call :meth:`_resolve_epochs` first)."""
+    def _make_net(self, module, criterion, criterion_params, n_samples, max_epochs=None,
+                  callbacks=()):
+        """A NebulaNet for ``max_epochs`` epochs, by default ``n_epochs_``
+        (call :meth:`_resolve_epochs` first)."""
         user_callbacks = [copy.deepcopy(cb) for cb in (self.callbacks or [])]
         # verbose=1: skorch's epoch table (PrintLog); verbose>=1 adds a
         # progress bar over the batches of each epoch.
@@ -276,7 +313,7 @@ class BaseDeepEstimator(BaseEstimator):
             criterion=criterion,
             optimizer=self.optimizer,
             lr=self.lr,
-            max_epochs=self.n_epochs_,
+            max_epochs=self.n_epochs_ if max_epochs is None else max_epochs,
             batch_size=min(self.batch_size, n_samples),
             train_split=None,
             iterator_train=batch_loader,
@@ -293,18 +330,20 @@ class BaseDeepEstimator(BaseEstimator):
             **net_params,
         )
 
-    def _fit_net(self, net, data):
-        """Fit ``net`` on ``data``; warn when training ended early.
+    def _fit_net(self, net, data, epochs=None, before=0):
+        """Fit ``net`` on ``data`` for ``epochs`` (by default ``n_epochs_``),
+        the part of the fit that follows ``before`` epochs already trained;
+        warn when training ended early.
 
         skorch ends training quietly on KeyboardInterrupt (and callbacks such
         as EarlyStopping stop it that way), keeping the epochs done so far;
         the estimator is then usable, and the user is told.
         """
         net.fit(data, None)
-        done = len(net.history)
-        if done < self.n_epochs_:
+        done, planned = len(net.history), self.n_epochs_ if epochs is None else epochs
+        if done < planned:
             warnings.warn(
-                f"Training stopped after {done} of {self.n_epochs_} epochs "
+                f"Training stopped after {before + done} of {self.n_epochs_} epochs "
                 "(interrupted, or stopped by a callback); the estimator holds the model "
                 "as it was then.",
                 UserWarning,

@@ -1,11 +1,13 @@
 """Training datasets: samples paired with a neighbour, drawn each step."""
 
+import functools
 import warnings
 
 import numpy as np
 import scipy.sparse as sp
 import torch
 from sklearn.neighbors import NearestNeighbors
+from threadpoolctl import threadpool_limits
 from torch.utils.data import BatchSampler, DataLoader, RandomSampler
 
 
@@ -28,6 +30,25 @@ NEIGHBORS_ALGORITHM_PARAM_DOC = """    neighbors_algorithm : {"auto", "exact", "
         50,000 samples (and for sparse descriptors) and "hnsw" beyond,
         warning and searching exactly when faiss is not installed.
 """
+
+
+def single_threaded(function):
+    """Run ``function`` with every BLAS and OpenMP pool at one thread.
+
+    scikit-learn's neighbour search and k-means take their thread count from
+    an OpenMP runtime that torch shares or not depending on which library
+    was imported first (and that ``torch.set_num_threads`` may set); with
+    another count they order tied neighbours (common in integer-valued
+    data such as pixels) and sum differently, and a fit reached another
+    solution. On one thread the result is the same either way.
+    """
+
+    @functools.wraps(function)
+    def on_one_thread(*args, **kwargs):
+        with threadpool_limits(limits=1):
+            return function(*args, **kwargs)
+
+    return on_one_thread
 
 
 def _faiss():
@@ -139,9 +160,13 @@ def neighbour_table(X, n_neighbors, features=None, algorithm="auto", queries=Non
     if _uses_hnsw(algorithm, flat):
         return hnsw_search(flat, k + 1, queries=queries,
                            each=lambda idx, first: _drop_self(idx, k, first, n))
-    idx = NearestNeighbors(n_neighbors=k + 1).fit(flat).kneighbors(
+    return _drop_self(_exact_search(flat, k + 1, queries), k, queries.start, n)
+
+
+@single_threaded
+def _exact_search(flat, k, queries):
+    return NearestNeighbors(n_neighbors=k).fit(flat).kneighbors(
         flat[queries], return_distance=False)
-    return _drop_self(idx, k, queries.start, n)
 
 
 class _NumpyRows:

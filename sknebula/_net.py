@@ -23,7 +23,9 @@ class NebulaNet(NeuralNet):
         if training:
             for name, value in terms.items():
                 if name != "loss":
-                    self.history.record_batch(name, value.item())
+                    # A tensor: .item() here would wait for the device every
+                    # step; TermAverager turns the epoch's terms into floats.
+                    self.history.record_batch(name, value.detach())
         return terms["loss"]
 
 

@@ -1,26 +1,26 @@
 """Nebula Variational Coding training shared by the clusterer and the autoencoder."""
 
+import copy
 import warnings
 from functools import partial
 from numbers import Integral, Real
+from typing import NamedTuple
 
 import numpy as np
 import torch
 from scipy.special import logsumexp
 from skorch.callbacks import LRScheduler
+from skorch.history import History
 from torch.optim.lr_scheduler import LambdaLR
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from ._base import BaseDeepEstimator, auto_restarts
+from ._base import SAMPLE_BUDGET, BaseDeepEstimator, auto_epochs, auto_restarts, max_epochs_doc
 from ._distributed import gather_rows, on_rank_zero, pooled_rows, total, world_size
-from ._callbacks import (
+from ._anchors import (
     PLACEMENT_ROWS,
-    AnchorInitializer,
-    AnchorReseeder,
     anchor_array,
-    cosine_after_warmup,
     evenly_spaced,
     init_anchors_from_data,
     latent_means,
@@ -29,8 +29,10 @@ from ._callbacks import (
     relocate_starving_anchors,
     set_anchors,
 )
+from ._callbacks import AnchorInitializer, AnchorReseeder, cosine_after_warmup
 from ._data import (
     NEIGHBOR_ALGORITHMS,
+    NEIGHBORS_ALGORITHM_PARAM_DOC,
     NeighbourPairs,
     check_neighbors_algorithm,
     neighbour_table,
@@ -44,6 +46,9 @@ from .objectives.reconstruction import RECONSTRUCTIONS, decoder_mean, reconstruc
 # features, whatever its width (see NebulaLoss); the ELBO (score) keeps the
 # full likelihood.
 REFERENCE_FEATURES = 64
+# The share of the epochs that warmup_epochs="auto" trains before the anchors
+# exist; the restarts share it and each trains the rest.
+WARMUP_SHARE = 0.75
 # An anchor owning less than this fraction of its fair share n / K of the
 # training samples is re-seeded during training (AnchorReseeder).
 STARVING_SHARE = 0.1
@@ -85,19 +90,76 @@ PARTNERS_PARAM_DOC = """    n_neighbors : int or "auto", default="auto"
 """
 
 
-def restarts_doc(default):
-    """The ``n_init`` parameter doc, with the estimator's default as text."""
-    return f"""    n_init : int or "auto", default={default}
-        Number of restarts from different seeds. The kept one is the one
-        whose anchor assignment best keeps each sample's closest partners
-        together (modularity on their graph; the final training objective
-        without partners). Each restart costs a full fit. "auto" restarts
-        as often as all restarts together stay within the sample budget of
-        ``max_epochs="auto"``: 3 times on up to 2,730 samples, where a fit
-        is cheap and the seed decides most, twice on up to 4,096, else
-        once; once too when ``max_epochs`` is an integer. The restarts
-        trained are in ``n_init_``.
+def _largest_n(restarts):
+    """The most samples on which ``n_init="auto"`` trains ``restarts``
+    restarts, found from the code's own rules (for the docs)."""
+    def trained(n):
+        epochs = auto_epochs(n, NebulaBase._full_passes, 512, NebulaBase._min_steps)
+        return auto_restarts(n, epochs, WARMUP_SHARE)
+    lo, hi = 1, SAMPLE_BUDGET
+    while lo < hi:  # restarts fall as n grows
+        mid = (lo + hi + 1) // 2
+        lo, hi = (mid, hi) if trained(mid) >= restarts else (lo, mid - 1)
+    return lo
+
+
+def nebula_params_doc(n_init_default):
+    """The docs of the training hyper-parameters that the clusterer and
+    the autoencoder share, from ``beta`` to ``lr``: written once."""
+    return (
+        """    beta : float, default=1.0
+        Weight of the KL term to the anchors.
+    metric_weight : float, default=1.0
+        Weight of the anchor triplet (metric-learning) term.
+    margin : float, default=1.0
+        Margin of the triplet term, in latent distance units.
 """
+        + PARTNERS_PARAM_DOC
+        + NEIGHBORS_ALGORITHM_PARAM_DOC
+        + f"""    warmup_epochs : int or "auto", default="auto"
+        Epochs before the anchors are placed; "auto" is
+        {WARMUP_SHARE:.0%} of the epochs trained (``n_epochs_``). The
+        restarts (``n_init``) share one warm-up.
+    contrastive_weight : float, default=10.0
+        Weight of the InfoNCE term between partners, in both phases.
+    consistency_weight : float, default=1.0
+        Weight of the term that makes a sample and its partner share anchors.
+    balance_weight : float, default=5.0
+        Weight of the term that keeps every anchor in use.
+    reconstruction : {{"auto", "bernoulli", "gaussian", "categorical", "chamfer"}}, default="auto"
+        Likelihood of the decoder. "auto" takes the encoder's own
+        ("categorical" for tokens, "chamfer" for point clouds), else
+        "bernoulli" when the target (the input, unless a target is given)
+        lies in [0, 1] and "gaussian" otherwise. A Gaussian has the
+        target's own standard deviation, so the objective does not depend
+        on the units of the data, and in training the reconstruction weighs
+        as {REFERENCE_FEATURES} features' worth whatever the width
+        (``score`` keeps the full likelihood).
+    n_init : int or "auto", default={n_init_default}
+        Number of restarts of the anchor phase, from different seeds after
+        one shared warm-up. The kept one is the one whose anchor assignment
+        best keeps each sample's closest partners together (modularity on
+        their graph; the final training objective without partners). Each
+        restart costs the epochs after the warm-up. "auto" restarts as often
+        as all of them together stay within the sample budget of
+        ``max_epochs="auto"``: 3 times on up to {_largest_n(3):,} samples,
+        twice on up to {_largest_n(2):,}, else once; once too when
+        ``max_epochs`` is an integer. The restarts trained are in
+        ``n_init_``.
+"""
+        + max_epochs_doc(
+            NebulaBase._full_passes,
+            "Total training epochs (warm-up included).",
+            NebulaBase._min_steps,
+        )
+        + """    batch_size : int, default=512
+        Mini-batch size. The in-batch terms (InfoNCE's negatives, the
+        anchor balance) see a batch at a time, so it is part of the
+        objective as well as of the cost.
+    lr : float, default=2e-3
+        Learning rate.
+"""
+    )
 
 
 N_INIT_ATTR_DOC = """    n_init_ : int
@@ -138,6 +200,26 @@ def _spread(target, max_rows=100_000):
     return np.std(target[::step])
 
 
+class Restart(NamedTuple):
+    """One trained restart of the anchor phase."""
+
+    net: object
+    seed: int
+    # Latent means of this rank's training rows under the trained net.
+    latents: np.ndarray
+    # Label-free quality (higher is better); None when it is the only one.
+    quality: float | None
+
+
+def join_histories(warm, net):
+    """Prepend the warm-up net's epochs to ``net``'s history, numbered on,
+    so that ``history_`` shows the whole fit."""
+    history = History(list(warm.history) + [dict(e) for e in net.history])
+    for epoch, entry in enumerate(history, start=1):
+        entry["epoch"] = epoch
+    net.history_ = history
+
+
 def final_objective(history, last=5):
     """Mean training loss of the last few epochs."""
     losses = history[:, "train_loss"]
@@ -163,12 +245,15 @@ class NebulaBase(BaseDeepEstimator):
         "n_init": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
     }
 
-    _full_passes = 250
+    # On small data a fit makes 80 passes, at least 320 steps (digits: 80
+    # passes of four batches of 512); the warm-up takes WARMUP_SHARE of them.
+    _full_passes = 80
+    _min_steps = 320
     _data_parallel = True
 
     def _warmup_epochs(self):
         if self.warmup_epochs == "auto":
-            return int(0.6 * self.n_epochs_)
+            return int(WARMUP_SHARE * self.n_epochs_)
         if self.warmup_epochs >= self.n_epochs_:
             raise ValueError(
                 f"warmup_epochs={self.warmup_epochs} must be smaller than the "
@@ -202,10 +287,11 @@ class NebulaBase(BaseDeepEstimator):
     def _fit_nebula(self, X, target):
         """Train the NVC model on validated X to reconstruct ``target``.
 
-        Trains ``n_init_`` models from different seeds and keeps the best by
-        :meth:`_restart_quality`. Sets ``net_``, ``anchors_``, ``objective_``
-        and ``reconstruction_``; returns the kept model's seed, for the
-        caller's own random steps, and its latent means of X.
+        One warm-up, shared by the ``n_init_`` restarts of the anchor phase
+        that follow it from different seeds; the best restart by
+        :meth:`_restart_quality` is kept. Sets ``net_``, ``anchors_``,
+        ``objective_`` and ``reconstruction_``; returns the kept
+        :class:`Restart`.
         """
         self._check_hyper_parameters()
         check_neighbors_algorithm(self.neighbors_algorithm)
@@ -219,29 +305,33 @@ class NebulaBase(BaseDeepEstimator):
         warmup = self._warmup_epochs()
         reconstruction = self._reconstruction(target)
         X32 = np.asarray(X, dtype=np.float32)
-        data, best = None, None
-        for seed in self._seeds(self.n_init_):
+        seeds = self._seeds(self.n_init_)
+        torch.manual_seed(seeds[0])
+        # Built first: a sample shape that does not fit the encoder is
+        # reported before the neighbour search.
+        module = self._build_module(X32, target, reconstruction)
+        data = self._pairs(X32, X32 if target is X else np.asarray(target, np.float32))
+        criterion_params = self._criterion_params(reconstruction, target)
+        warm = self._warm_up(module, data, criterion_params, warmup)
+        # A warm-up stopped early (interrupted, or by a callback) ends the fit.
+        stopped = warm is not None and len(warm.history) < warmup
+        epochs = 0 if stopped else self.n_epochs_ - warmup
+        restarts = []
+        for seed in seeds[: 1 if stopped else None]:
             torch.manual_seed(seed)
-            # Built first: a sample shape that does not fit the encoder is
-            # reported before the neighbour search.
-            module = self._build_module(X32, target, reconstruction)
-            if data is None:
-                data = self._pairs(X32, X32 if target is X else np.asarray(target, np.float32))
-            net, mu, every_mu = self._train_once(
-                module, X32, target, data, reconstruction, warmup, seed
+            start = copy.deepcopy(module if warm is None else warm.module_)
+            restarts.append(
+                self._anchor_phase(start, X32, data, criterion_params, warm, epochs, seed)
             )
-            if self.n_init_ == 1:
-                best = (net, seed, mu)
-                break
-            quality = self._restart_quality(net, mu, data.neighbours, data.offset, every_mu)
-            if best is None or quality > best[0]:
-                best = (quality, net, seed, mu)
-        net, seed, mu = best[-3:]
+            if len(restarts[-1].net.history) < self.n_epochs_:
+                break  # stopped early: the user asked for the model as it is
+        best = max(restarts, key=lambda r: r.quality)
+        net = best.net
         self.objective_ = total(final_objective(net.history)) / world_size()
         self.net_ = net
         self.reconstruction_ = reconstruction
         self.anchors_ = anchor_array(net)
-        return seed, mu
+        return best
 
     def _pairs(self, X32, Y32):
         """The training pairs: each sample with its partner candidates,
@@ -259,7 +349,7 @@ class NebulaBase(BaseDeepEstimator):
         if self.n_init != "auto":
             self.n_init_ = int(self.n_init)
         elif self.max_epochs == "auto":
-            self.n_init_ = auto_restarts(total(n_samples), self.n_epochs_)
+            self.n_init_ = auto_restarts(total(n_samples), self.n_epochs_, WARMUP_SHARE)
         else:
             self.n_init_ = 1
         return self.n_init_
@@ -310,12 +400,9 @@ class NebulaBase(BaseDeepEstimator):
             module.scale.fill_(float(_spread(target)) or 1.0)
         return module
 
-    def _train_once(self, module, X32, target, data, reconstruction, warmup, seed):
-        """One restart: train ``module`` on a fresh net, place every anchor.
-        Returns the net, its latent means of X and those of every rank's
-        rows (the same array in one process)."""
+    def _criterion_params(self, reconstruction, target):
         n_target_features = int(np.prod(target.shape[1:]))
-        criterion_params = dict(
+        return dict(
             reconstruction=reconstruction,
             reconstruction_weight=REFERENCE_FEATURES / n_target_features,
             beta=self.beta,
@@ -325,38 +412,66 @@ class NebulaBase(BaseDeepEstimator):
             consistency_weight=self.consistency_weight,
             balance_weight=self.balance_weight,
         )
+
+    def _warm_up(self, module, data, criterion_params, warmup):
+        """Train ``module`` for the ``warmup`` epochs before the anchors
+        exist (at the full rate); the net, or None without a warm-up.
+
+        Restarts share it: what sets restarts apart is where the anchors
+        land and how the assignment settles, which the anchor phase decides.
+        """
+        if warmup == 0:
+            return None
+        # The rate is constant here; the scheduler records it in the history.
+        constant = partial(cosine_after_warmup, warmup_epochs=warmup, n_epochs=warmup)
+        net = self._make_net(
+            module, NebulaLoss, criterion_params, len(data), warmup,
+            callbacks=[("lr", LRScheduler(policy=LambdaLR, lr_lambda=constant))],
+        )
+        return self._fit_net(net, data, warmup)
+
+    def _anchor_phase(self, module, X32, data, criterion_params, warm, epochs, seed):
+        """One restart: place the anchors on ``module`` (fresh, or a copy of
+        the warm-up's) and train the remaining epochs on a fresh net while
+        the rate decays to 0 on a cosine; every anchor is then given
+        samples. Returns a :class:`Restart`."""
         net = self._make_net(
             module,
             NebulaLoss,
             criterion_params,
             len(X32),
+            epochs,
             callbacks=[
-                ("anchors", AnchorInitializer(warmup, seed)),
+                ("anchors", AnchorInitializer(0, seed)),
                 (
                     "reseed",
                     AnchorReseeder(
-                        STARVING_SHARE,
-                        settle_epochs=max(1, (self.n_epochs_ - warmup) // 10),
-                        random_state=seed,
+                        STARVING_SHARE, settle_epochs=max(1, epochs // 10), random_state=seed
                     ),
                 ),
                 (
                     "lr",
                     LRScheduler(
                         policy=LambdaLR,
-                        lr_lambda=partial(
-                            cosine_after_warmup, warmup_epochs=warmup, n_epochs=self.n_epochs_
-                        ),
+                        lr_lambda=partial(cosine_after_warmup, warmup_epochs=0, n_epochs=epochs),
                     ),
                 ),
             ],
         )
-        self._fit_net(net, data)
-        if not bool(net.module_.anchors_ready):
-            # Training was interrupted during the warm-up.
+        if epochs > 0:
+            self._fit_net(net, data, epochs, before=self.n_epochs_ - epochs)
+        else:  # the warm-up was stopped early: no anchor phase to train
+            net.initialize()
+        if not net.module_.anchors_placed:
             init_anchors_from_data(net, X32, seed, data.neighbours, offset=data.offset)
+        if warm is not None:
+            join_histories(warm, net)
         mu = latent_means(net, X32)
-        return net, mu, self._revive_dead_anchors(net, mu, seed)
+        every_mu = self._revive_dead_anchors(net, mu, seed)
+        quality = None
+        if self.n_init_ > 1:
+            quality = self._restart_quality(net, mu, data.neighbours, data.offset, every_mu)
+        return Restart(net, seed, mu, quality)
 
     def _revive_dead_anchors(self, net, mu, seed):
         """Give every anchor that owns no training sample (latent means

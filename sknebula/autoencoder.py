@@ -6,9 +6,8 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit
 from sklearn.metrics import r2_score
 from sklearn.utils.validation import check_array, check_consistent_length, check_is_fitted
 
-from ._base import N_EPOCHS_ATTR_DOC, max_epochs_doc
-from ._data import NEIGHBORS_ALGORITHM_PARAM_DOC
-from ._nvc import N_INIT_ATTR_DOC, PARTNERS_PARAM_DOC, NebulaBase, restarts_doc
+from ._base import N_EPOCHS_ATTR_DOC, keeps_global_random_state
+from ._nvc import N_INIT_ATTR_DOC, NebulaBase, nebula_params_doc
 from .objectives.reconstruction import chamfer_distance
 
 
@@ -41,38 +40,9 @@ class NebulaAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Nebul
         architecture's own: (256, 256) for "mlp", (32, 64) for "conv2d",
         "sequence" and "tokens", (64, 128, 256) for "pointcloud" and
         (16, 32) for "conv3d".
-    beta : float, default=1.0
-        Weight of the KL term to the anchors.
-    metric_weight : float, default=1.0
-        Weight of the anchor triplet (metric-learning) term.
-    margin : float, default=1.0
-        Margin of the triplet term.
 """
-        + PARTNERS_PARAM_DOC
-        + NEIGHBORS_ALGORITHM_PARAM_DOC
-        + """    warmup_epochs : int or "auto", default="auto"
-        Epochs before the anchors are placed; "auto" is 60% of the
-        epochs trained (``n_epochs_``).
-    contrastive_weight : float, default=10.0
-        Weight of the InfoNCE term between partners, in both phases.
-    consistency_weight : float, default=1.0
-        Weight of the partner anchor-consistency term.
-    balance_weight : float, default=5.0
-        Weight of the term that keeps every anchor in use.
-    reconstruction : {"auto", "bernoulli", "gaussian", "categorical", "chamfer"}, default="auto"
-        Likelihood of the decoder. "auto" takes the encoder's own
-        ("categorical" for tokens, "chamfer" for point clouds), else
-        "bernoulli" when the target lies in [0, 1] and "gaussian" otherwise.
-        A Gaussian has the target's own standard deviation, and in training
-        the reconstruction weighs as 64 features' worth whatever the width.
-"""
-        + restarts_doc("1")
-        + max_epochs_doc(250, "Total training epochs (warm-up included).")
-        + """    batch_size : int, default=256
-        Mini-batch size.
-    lr : float, default=2e-3
-        Learning rate.
-    optimizer : torch optimizer class, default=torch.optim.Adam
+        + nebula_params_doc("1")
+        + """    optimizer : torch optimizer class, default=torch.optim.Adam
         Optimizer, passed to skorch.
     device : str or torch.device, default="auto"
         Torch device; "auto" uses CUDA when available.
@@ -149,7 +119,7 @@ class NebulaAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Nebul
         reconstruction="auto",
         n_init=1,
         max_epochs="auto",
-        batch_size=256,
+        batch_size=512,
         lr=2e-3,
         optimizer=torch.optim.Adam,
         device="auto",
@@ -197,6 +167,7 @@ class NebulaAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Nebul
         return Y
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @keeps_global_random_state
     def fit(self, X, y=None):
         """Fit the autoencoder.
 

@@ -10,11 +10,10 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 from scipy.special import softmax
 
-from ._callbacks import anchor_sq_distances, nearest_anchor
-from ._base import N_EPOCHS_ATTR_DOC, max_epochs_doc
-from ._data import NEIGHBORS_ALGORITHM_PARAM_DOC
+from ._anchors import anchor_sq_distances, nearest_anchor, single_threaded
+from ._base import N_EPOCHS_ATTR_DOC, keeps_global_random_state
 from ._distributed import on_rank_zero, total
-from ._nvc import N_INIT_ATTR_DOC, PARTNERS_PARAM_DOC, NebulaBase, restarts_doc
+from ._nvc import N_INIT_ATTR_DOC, NebulaBase, nebula_params_doc
 from .metrics import graph_modularity
 
 
@@ -81,40 +80,9 @@ class NebulaVariationalClusterer(
         architecture's own: (256, 256) for "mlp", (32, 64) for "conv2d",
         "sequence" and "tokens", (64, 128, 256) for "pointcloud" and
         (16, 32) for "conv3d".
-    beta : float, default=1.0
-        Weight of the KL term to the anchors.
-    metric_weight : float, default=1.0
-        Weight of the anchor triplet (metric-learning) term.
-    margin : float, default=1.0
-        Margin of the triplet term, in latent distance units.
 """
-        + PARTNERS_PARAM_DOC
-        + NEIGHBORS_ALGORITHM_PARAM_DOC
-        + """    warmup_epochs : int or "auto", default="auto"
-        Epochs before the anchors are placed; "auto" is 60% of the
-        epochs trained (``n_epochs_``).
-    contrastive_weight : float, default=10.0
-        Weight of the InfoNCE term between partners, in both phases.
-    consistency_weight : float, default=1.0
-        Weight of the term that makes a sample and its partner share anchors.
-    balance_weight : float, default=5.0
-        Weight of the term that keeps every anchor in use.
-    reconstruction : {"auto", "bernoulli", "gaussian", "categorical", "chamfer"}, default="auto"
-        Likelihood of the decoder. "auto" takes the encoder's own
-        ("categorical" for tokens, "chamfer" for point clouds), else
-        "bernoulli" when the data lie in [0, 1] and "gaussian" otherwise.
-        A Gaussian has the data's own standard deviation, so the objective
-        does not depend on the units of the data, and in training the
-        reconstruction weighs as 64 features' worth whatever the input
-        width (``score`` keeps the full likelihood).
-"""
-        + restarts_doc('"auto"')
-        + max_epochs_doc(250, "Total training epochs (warm-up included).")
-        + """    batch_size : int, default=256
-        Mini-batch size.
-    lr : float, default=2e-3
-        Learning rate.
-    optimizer : torch optimizer class, default=torch.optim.Adam
+        + nebula_params_doc('"auto"')
+        + """    optimizer : torch optimizer class, default=torch.optim.Adam
         Optimizer, passed to skorch.
     device : str or torch.device, default="auto"
         Torch device; "auto" uses CUDA when available.
@@ -208,7 +176,7 @@ class NebulaVariationalClusterer(
         reconstruction="auto",
         n_init="auto",
         max_epochs="auto",
-        batch_size=256,
+        batch_size=512,
         lr=2e-3,
         optimizer=torch.optim.Adam,
         device="auto",
@@ -243,6 +211,7 @@ class NebulaVariationalClusterer(
         self.verbose = verbose
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @keeps_global_random_state
     def fit(self, X, y=None):
         """Fit the model and cluster the training samples.
 
@@ -264,7 +233,8 @@ class NebulaVariationalClusterer(
             raise ValueError(
                 f"n_clusters={self.n_clusters} must not exceed n_anchors={self.n_anchors}."
             )
-        seed, mu = self._fit_nebula(X, X)
+        kept = self._fit_nebula(X, X)
+        seed, mu = kept.seed, kept.latents
         nearest = self._nearest_anchor(mu)
         # Data-parallel: the samples of every rank, and one merge for all.
         counts = total(np.bincount(nearest, minlength=self.n_anchors))
@@ -277,6 +247,7 @@ class NebulaVariationalClusterer(
     def _nearest_anchor(self, mu):
         return nearest_anchor(mu, self.anchors_).astype(np.intp)
 
+    @single_threaded
     def _merge_anchors(self, counts, seed):
         """Cluster label of every anchor, consecutive from 0.
 

@@ -17,7 +17,7 @@ from sklearn.utils.validation import (
     check_is_fitted,
 )
 
-from ._base import N_EPOCHS_ATTR_DOC, BaseDeepEstimator, max_epochs_doc
+from ._base import N_EPOCHS_ATTR_DOC, BaseDeepEstimator, max_epochs_doc, keeps_global_random_state
 from .nn import build_encoder_decoder
 from .nn.disentangle import LabelDisentangledModule
 from .objectives.disentangle import DisentangleLoss
@@ -249,6 +249,7 @@ class LabelDisentangledVAE(ClassifierMixin, TransformerMixin, BaseDeepEstimator)
         return classes, y_encoded
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @keeps_global_random_state
     def fit(self, X, y):
         """Fit the model.
 

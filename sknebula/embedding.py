@@ -19,7 +19,7 @@ from sklearn.base import (
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import N_EPOCHS_ATTR_DOC, BaseDeepEstimator, max_epochs_doc
+from ._base import N_EPOCHS_ATTR_DOC, BaseDeepEstimator, max_epochs_doc, keeps_global_random_state
 from ._data import (
     NEIGHBOR_ALGORITHMS,
     NEIGHBORS_ALGORITHM_PARAM_DOC,
@@ -309,6 +309,7 @@ class VariationalSimSiam(_SiameseBase):
         self.verbose = verbose
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @keeps_global_random_state
     def fit(self, X, y=None):
         """Fit the model on two random views of every sample.
 
@@ -545,6 +546,7 @@ class VariationalJointEmbedding(OutlierMixin, _SiameseBase):
         self.verbose = verbose
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @keeps_global_random_state
     def fit(self, X, y=None):
         """Fit the model on two random views of every sample, then set ``offset_``.
 

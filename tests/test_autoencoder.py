@@ -23,7 +23,7 @@ def test_features_feed_a_classifier(digits):
 def test_reconstruction_improves_with_training(digits):
     X, _ = digits
     short = NebulaAutoencoder(max_epochs=1, warmup_epochs=0, random_state=0).fit(X[:500])
-    longer = NebulaAutoencoder(max_epochs=30, random_state=0).fit(X[:500])
+    longer = NebulaAutoencoder(max_epochs=60, random_state=0).fit(X[:500])
     assert longer.score(X[:500]) > short.score(X[:500]) + 0.2
     assert longer.score(X[:500]) > 0.3
     assert longer.predict(X[:5]).shape == (5, 64)

@@ -45,9 +45,10 @@ def ranks(tmp_path_factory):
 def test_ranks_train_one_model_step_by_step(ranks):
     first, second = ranks
     # After every epoch, not only at the end (where rank 0's state is sent),
-    # of the restart that both kept of two.
+    # of the anchor phase of the restart that both kept of two (15 of the 20
+    # epochs are the warm-up, a net of its own).
     assert first["estimator"].n_init_ == second["estimator"].n_init_ == 2
-    assert first["epochs"].shape[0] == 20
+    assert first["epochs"].shape[0] == 5
     np.testing.assert_array_equal(first["epochs"], second["epochs"])
     # And the parameters moved: training happened.
     assert np.abs(first["epochs"][-1] - first["epochs"][0]).max() > 1e-3

@@ -93,6 +93,7 @@ class _Module(torch.nn.Module):
         super().__init__()
         self.anchors = torch.nn.Parameter(anchors)
         self.register_buffer("anchors_ready", torch.tensor(ready))
+        self.anchors_placed = ready
         self.register_buffer("scale", torch.tensor(1.0))
 
 

@@ -63,18 +63,22 @@ def test_fits_in_two_processes_are_identical(X, tmp_path):
 
 
 class _InterruptAt(Callback):
-    def __init__(self, epoch):
-        self.epoch = epoch
+    """Interrupts at the ``epoch``-th epoch of the fit: the warm-up's, or
+    those of the anchor phase that follows it (a net of its own)."""
+
+    def __init__(self, epoch, warmup):
+        self.epoch, self.warmup = epoch, warmup
 
     def on_epoch_end(self, net, **kwargs):
-        if len(net.history) == self.epoch:
+        before = self.warmup if net.module_.anchors_placed else 0
+        if before + len(net.history) == self.epoch:
             raise KeyboardInterrupt
 
 
-@pytest.mark.parametrize("epoch", [1, 4])  # during the warm-up, then after it
+@pytest.mark.parametrize("epoch", [1, 7])  # during the warm-up (6 epochs), then after it
 def test_keyboard_interrupt_leaves_a_usable_estimator_and_says_so(X, epoch):
-    est = NebulaVariationalClusterer(n_anchors=4, **{**TINY, "max_epochs": 8},
-                                     callbacks=[_InterruptAt(epoch)])
+    est = NebulaVariationalClusterer(n_anchors=4, n_init=2, **{**TINY, "max_epochs": 8},
+                                     callbacks=[_InterruptAt(epoch, warmup=6)])
     with pytest.warns(UserWarning, match=f"stopped after {epoch} of 8 epochs"):
         est.fit(X)
     assert len(est.history_) == epoch

@@ -4,6 +4,7 @@ approximate neighbour search, and data read from a memory map."""
 import numpy as np
 import pytest
 import scipy.sparse as sp
+import torch
 from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
 from skorch.callbacks import Callback
@@ -18,6 +19,7 @@ from sknebula import (
 from sknebula import _base, _data
 from sknebula._base import MIN_AUTO_EPOCHS, SAMPLE_BUDGET, auto_epochs, auto_restarts
 from sknebula._data import neighbour_table
+from sknebula._nvc import NebulaBase
 
 SMALL = dict(hidden_dims=(16,), latent_dim=2, random_state=0)
 
@@ -28,15 +30,24 @@ def _blobs(n=120, seed=0):
 
 
 def test_auto_epochs_full_passes_on_small_data_then_a_sample_budget():
-    assert auto_epochs(1797, 250) == 250
-    assert auto_epochs(SAMPLE_BUDGET // 250, 250) == 250
+    assert auto_epochs(1797, 80) == 80
+    assert auto_epochs(SAMPLE_BUDGET // 80, 80) == 80
     # Beyond that, the samples seen stay at the budget: cost stops growing.
-    for n in (10_000, 100_000):
-        epochs = auto_epochs(n, 250)
-        assert epochs < 250
+    for n in (30_000, 100_000):
+        epochs = auto_epochs(n, 80)
+        assert epochs < 80
         assert SAMPLE_BUDGET <= epochs * n < SAMPLE_BUDGET + n
-    assert auto_epochs(10**7, 250) == MIN_AUTO_EPOCHS
+    assert auto_epochs(10**7, 80) == MIN_AUTO_EPOCHS
     assert auto_epochs(10, 100) == 100
+
+
+def test_auto_epochs_train_at_least_the_step_floor_on_small_data():
+    # 150 samples fit in one batch of 512: one step an epoch.
+    assert auto_epochs(150, 80, batch_size=512, min_steps=320) == 320
+    assert auto_epochs(1200, 80, batch_size=512, min_steps=320) == 107  # 3 steps an epoch
+    # Where the passes already make the steps, the floor changes nothing.
+    assert auto_epochs(1797, 80, batch_size=512, min_steps=320) == 80
+    assert auto_epochs(10**6, 80, batch_size=512, min_steps=320) == MIN_AUTO_EPOCHS
 
 
 @pytest.mark.parametrize(
@@ -54,8 +65,10 @@ def test_max_epochs_auto_trains_the_budgeted_epochs(monkeypatch, make):
     params = dict(SMALL)
     if "relevant_dim" in make().get_params():
         params.pop("latent_dim")  # the disentangled VAE sizes two latents
-    # A budget of 6 passes over these 120 samples: "auto" must train 6 epochs.
+    # A budget of 6 passes over these 120 samples: "auto" must train 6 epochs
+    # (without the Nebula estimators' floor of steps, which would add more).
     monkeypatch.setattr(_base, "SAMPLE_BUDGET", 6 * len(X))
+    monkeypatch.setattr(NebulaBase, "_min_steps", 0)
     est = make(**params).fit(X, y)
     assert est.max_epochs == "auto"  # the parameter is left as given
     assert est.n_epochs_ == 6 == len(est.history_)
@@ -64,14 +77,17 @@ def test_max_epochs_auto_trains_the_budgeted_epochs(monkeypatch, make):
 
 
 def test_auto_restarts_fit_in_the_sample_budget():
-    for n in (80, 1797, 2730):
-        assert auto_restarts(n, auto_epochs(n, 250)) == 3
-        assert 3 * n * 250 <= SAMPLE_BUDGET
-    assert auto_restarts(2731, 250) == auto_restarts(4096, 250) == 2
+    for n in (80, 1797, 17_000):
+        epochs = auto_epochs(n, 80)
+        assert auto_restarts(n, epochs, 0.75) == 3
+        # One shared warm-up (75%) and three anchor phases (25% each).
+        assert n * epochs * (0.75 + 3 * 0.25) <= SAMPLE_BUDGET
+    # Without a shared warm-up, each restart is a whole fit.
+    assert auto_restarts(8000, 80) == 3 and auto_restarts(9000, 80) == 2
     # Once epochs come from the budget, one fit spends it all: large data
     # costs what it cost without restarts.
-    for n in (4097, 10_000, 10**6):
-        assert auto_restarts(n, auto_epochs(n, 250)) == 1
+    for n in (30_000, 10**6):
+        assert auto_restarts(n, auto_epochs(n, 80), 0.75) == 1
 
 
 class _CountFits(Callback):
@@ -84,15 +100,38 @@ class _CountFits(Callback):
 @pytest.mark.parametrize("restarts", [2, 3])
 def test_n_init_auto_restarts_as_often_as_the_budget_holds(monkeypatch, restarts):
     X, _ = _blobs()
-    # 4 passes over small data, and a budget of `restarts` such fits.
-    monkeypatch.setattr(NebulaVariationalClusterer, "_full_passes", 4)
-    monkeypatch.setattr(_base, "SAMPLE_BUDGET", restarts * 4 * len(X))
+    # 8 passes over small data (6 of warm-up), and a budget of the warm-up
+    # and `restarts` anchor phases of 2 passes.
+    monkeypatch.setattr(NebulaVariationalClusterer, "_full_passes", 8)
+    monkeypatch.setattr(NebulaVariationalClusterer, "_min_steps", 0)
+    monkeypatch.setattr(_base, "SAMPLE_BUDGET", (6 + 2 * restarts) * len(X))
     _CountFits.fits.clear()
     est = NebulaVariationalClusterer(n_anchors=3, callbacks=[_CountFits()], **SMALL).fit(X)
     assert est.n_init == "auto"  # the parameter is left as given
-    assert (est.n_epochs_, est.n_init_) == (4, restarts)
-    assert len(_CountFits.fits) == restarts
-    assert est.net_ in _CountFits.fits
+    assert (est.n_epochs_, est.n_init_) == (8, restarts)
+    # One warm-up net, then one net per restart of the anchor phase.
+    assert len(_CountFits.fits) == 1 + restarts
+    assert est.net_ in _CountFits.fits[1:]
+    assert len(est.history_) == 8
+
+
+def test_restarts_start_from_one_shared_warm_up(monkeypatch):
+    X, _ = _blobs()
+    starts, anchor_phase = [], NebulaBase._anchor_phase
+
+    def record(self, module, *args):
+        starts.append({k: v.clone() for k, v in module.state_dict().items()})
+        return anchor_phase(self, module, *args)
+
+    monkeypatch.setattr(NebulaBase, "_anchor_phase", record)
+    est = NebulaVariationalClusterer(n_anchors=3, max_epochs=8, n_init=3, **SMALL).fit(X)
+    assert len(starts) == 3
+    for other in starts[1:]:
+        assert all(torch.equal(starts[0][k], other[k]) for k in other)
+    # The restarts then differ (seeds of the placement and of the draws),
+    # and the kept net trained on from the warm-up's weights.
+    kept = est.net_.module_.state_dict()
+    assert not all(torch.equal(starts[0][k], kept[k]) for k in kept)
 
 
 def test_n_init_auto_restarts_once_when_the_epochs_are_fixed():
@@ -106,15 +145,18 @@ def test_n_init_auto_restarts_once_when_the_epochs_are_fixed():
 def test_auto_warmup_is_a_share_of_the_epochs_trained(monkeypatch):
     X, _ = _blobs()
     monkeypatch.setattr(_base, "SAMPLE_BUDGET", 10 * len(X))
+    monkeypatch.setattr(NebulaBase, "_min_steps", 0)
     est = NebulaVariationalClusterer(n_anchors=3, n_neighbors=5, **SMALL).fit(X)
-    # The anchor terms start when the anchors are placed, at 60%.
+    # The anchor terms start when the anchors are placed, at 75%.
     warm = [epoch for epoch in est.history_ if "train_kl" not in epoch]
-    assert est.n_epochs_ == 10 and len(warm) == 6
+    assert est.n_epochs_ == 10 and len(warm) == 7
+    assert [e["epoch"] for e in est.history_] == list(range(1, 11))
 
 
 def test_warmup_longer_than_the_auto_epochs_is_refused(monkeypatch):
     X, _ = _blobs()
     monkeypatch.setattr(_base, "SAMPLE_BUDGET", 5 * len(X))
+    monkeypatch.setattr(NebulaBase, "_min_steps", 0)
     est = NebulaVariationalClusterer(n_anchors=3, warmup_epochs=8, **SMALL)
     with pytest.raises(ValueError, match=r"warmup_epochs=8 must be smaller than the 5"):
         est.fit(X)

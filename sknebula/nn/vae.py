@@ -35,12 +35,23 @@ class NebulaVAE(nn.Module):
         # Set by the anchor-initialising callback once the warm-up is over;
         # a buffer so it travels with state_dict and pickles.
         self.register_buffer("anchors_ready", torch.tensor(False))
+        # The same flag as a Python bool, which the training step reads
+        # without waiting for the device (bool() of a CUDA tensor would).
+        self.anchors_placed = False
+        self.register_load_state_dict_post_hook(_read_anchors_flag)
         # Location and scale of real-valued data (set by the estimators for
         # Gaussian reconstruction): the networks see standardised values and
         # the likelihood's standard deviation is the data's, so the balance
         # of the objective does not depend on the units of the data.
         self.register_buffer("loc", torch.tensor(0.0))
         self.register_buffer("scale", torch.tensor(1.0))
+
+    def place_anchors(self, anchors):
+        """Set the anchors and mark them placed."""
+        with torch.no_grad():
+            self.anchors.copy_(torch.as_tensor(anchors, dtype=self.anchors.dtype))
+            self.anchors_ready.fill_(True)
+        self.anchors_placed = True
 
     def encode(self, x):
         h = self.encoder((x - self.loc) / self.scale)
@@ -62,3 +73,7 @@ class NebulaVAE(nn.Module):
         if partner is not None:
             out["partner_mu"] = self.encode(partner)[0]
         return out
+
+
+def _read_anchors_flag(module, incompatible_keys):
+    module.anchors_placed = bool(module.anchors_ready)

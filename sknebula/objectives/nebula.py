@@ -134,7 +134,7 @@ class NebulaLoss(torch.nn.Module):
             # partners had separated (digits lost 0.05 ACC in ten epochs).
             terms["contrastive"] = info_nce(mu, partner_mu).mean()
             loss = loss + self.contrastive_weight * terms["contrastive"]
-        if not bool(module.anchors_ready):
+        if not module.anchors_placed:
             terms["loss"] = loss
             return terms
 
