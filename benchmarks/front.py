@@ -22,13 +22,13 @@ from ._common import markdown_table, mean_std_worst, write_result
 from .ablation import parse_variant
 from .clustering import METHODS, digits
 
-SETTINGS = [
-    "defaults",
-    "n_init=1",
-    "batch_size=256",
-    "max_epochs=160",
-    "hidden_dims=(128, 128)",
-]
+SETTINGS = {
+    "defaults": {},
+    "n_init=1": {"n_init": 1},
+    "batch_size=256": {"batch_size": 256},
+    "max_epochs=160": {"max_epochs": 160},
+    "hidden_dims=(128, 128)": {"hidden_dims": (128, 128)},
+}
 PEERS = ["UMAP+GaussianMixture", "KMeans"]
 
 
@@ -77,6 +77,23 @@ def _peer(method, seed, threads, smoke):
                 seconds=seconds, seen="—", restarts="—", params="—")
 
 
+def _search(threads):
+    """A plain GridSearchCV over the anchor count: its pick and its time."""
+    import torch
+    from sklearn.model_selection import GridSearchCV
+
+    from sknebula import NebulaVariationalClusterer
+
+    torch.set_num_threads(threads)
+    X, _, _ = digits()
+    start = time.perf_counter()
+    search = GridSearchCV(NebulaVariationalClusterer(random_state=0), SEARCH_GRID, cv=3).fit(X)
+    return search.best_params_["n_anchors"], time.perf_counter() - start
+
+
+SEARCH_GRID = {"n_anchors": [6, 10, 15]}
+
+
 def _fresh(fn, *args):
     with mp.get_context("spawn").Pool(1) as pool:
         return pool.apply(fn, args)
@@ -84,16 +101,20 @@ def _fresh(fn, *args):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--settings", nargs="*", default=SETTINGS)
+    parser.add_argument("--settings", nargs="*", default=list(SETTINGS),
+                        help="names from SETTINGS, or param=value pairs joined by commas")
     parser.add_argument("--peers", nargs="*", default=PEERS)
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--smoke", action="store_true")
+    parser.add_argument("--no-search", action="store_true",
+                        help="skip timing GridSearchCV over n_anchors")
     parser.add_argument("--name", default="front", help="results file name")
     args = parser.parse_args(argv)
     seeds = range(1 if args.smoke else args.seeds)
     run = (lambda fn, *a: fn(*a)) if args.smoke else _fresh
-    jobs = [(s, _nvc, parse_variant(s)) for s in (args.settings[:1] if args.smoke else args.settings)]
+    settings = args.settings[:1] if args.smoke else args.settings
+    jobs = [(s, _nvc, SETTINGS[s] if s in SETTINGS else parse_variant(s)) for s in settings]
     peers = [p for p in args.peers if not p.startswith("UMAP") or _has_umap()]
     jobs += [(p, _peer, p) for p in (peers[-1:] if args.smoke else peers)]
     rows = []
@@ -114,6 +135,12 @@ def main(argv=None):
     body = (f"sklearn digits scaled to [0, 1], 10 anchors, seeds 0..{len(seeds) - 1}, "
             f"{args.threads} torch thread(s), each fit alone in a fresh process; a setting is "
             f"the defaults with what its name changes.\n\n{table}")
+    if not (args.smoke or args.no_search):
+        pick, seconds = _fresh(_search, args.threads)
+        line = (f"`GridSearchCV(NebulaVariationalClusterer(random_state=0), {SEARCH_GRID}, "
+                f"cv=3).fit(X)` at the defaults: picks n_anchors={pick} in {seconds:.0f} s.")
+        print(line, flush=True)
+        body += "\n\n" + line
     write_result(args.name, "Quality and cost on digits", body, smoke=args.smoke, script="front")
     return rows
 

@@ -12,8 +12,7 @@ the objective, and reconstructions. The labels are used only to score.
 # Fit
 # ---
 # The digits are scaled to [0, 1], so the decoder uses a Bernoulli
-# likelihood. The settings are smaller than the defaults to keep the
-# documentation build short.
+# likelihood. Everything else is at its default.
 import matplotlib.pyplot as plt
 import torch
 from sklearn.datasets import load_digits
@@ -27,9 +26,7 @@ torch.set_num_threads(1)  # results are reproducible for a fixed thread count
 
 X, y = load_digits(return_X_y=True)
 X = X / 16.0
-nvc = NebulaVariationalClusterer(
-    n_anchors=10, hidden_dims=(128, 128), max_epochs=80, random_state=0
-).fit(X)
+nvc = NebulaVariationalClusterer(n_anchors=10, random_state=0).fit(X)
 print(f"accuracy {clustering_accuracy(y, nvc.labels_):.3f}, "
       f"NMI {normalized_mutual_info_score(y, nvc.labels_):.3f}")
 
@@ -51,7 +48,7 @@ plt.show()
 # %%
 # Training curves
 # ---------------
-# ``history_`` holds the epoch mean of every term. The warm-up (the first 60%
+# ``history_`` holds the epoch mean of every term. The warm-up (the first 75%
 # of the epochs) trains reconstruction and the contrastive term; the anchor
 # terms (KL, metric, consistency, balance) start once the anchors are placed.
 display = plot_history(nvc, logy=True)

@@ -165,11 +165,9 @@ def init_anchors_from_data(
     are drawn and the one whose assignment keeps the partners together best
     (modularity on the partner graph, :func:`sknebula.metrics.graph_modularity`)
     is kept (both on at most ``PLACEMENT_ROWS`` latents, so the cost does
-    not grow with the data). Inertia is a poor judge here: on digits'
-    warm-up latents, single k-means starts ranged from 0.78 to 0.94 ACC, the
-    lowest inertia of 20 picked 0.86 on average, and the highest partner
-    modularity 0.92, since the partners say which points belong together
-    and k-means does not read them. Without partners, the lowest inertia of
+    not grow with the data). Inertia is a poor judge here, since the
+    partners say which points belong together and k-means does not read
+    them (measured in the Nebula guide). Without partners, the lowest inertia of
     3 starts. ``offset`` is None when the table indexes this rank's rows,
     else (pooled partners, see :class:`sknebula._data.NeighbourPairs`)
     where they start among the rows of all ranks.

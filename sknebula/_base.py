@@ -304,7 +304,7 @@ class BaseDeepEstimator(BaseEstimator):
         if _distributed.is_active():
             # Every rank takes batches of batch_size, so the in-batch terms
             # (InfoNCE, anchor balance) see what they see in one process (on
-            # digits, halving it per rank cost 0.04 ACC), and as many steps
+            # digits, halving it per rank cost accuracy), and as many steps
             # per epoch as the largest shard.
             net_params["iterator_train__epoch_samples"] = _distributed.total(n_samples, "max")
             parallel = [("allreduce", _distributed.GradientAllReduce())]

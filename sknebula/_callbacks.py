@@ -55,9 +55,8 @@ def cosine_after_warmup(epoch, warmup_epochs, n_epochs):
     """Learning-rate factor: 1 through the warm-up, then a cosine from 1 to 0
     over the nebula phase (for ``torch.optim.lr_scheduler.LambdaLR``).
 
-    At a constant rate a settled assignment could still flip late: on
-    digits a group of ones moved to the eights in the last 40 epochs and
-    cost 0.05 ACC; a rate that decays lets the anchors settle.
+    At a constant rate a settled assignment could still flip late (the
+    Nebula guide has the case); a rate that decays lets the anchors settle.
     """
     if epoch < warmup_epochs:
         return 1.0

@@ -12,11 +12,11 @@ from torch.utils.data import BatchSampler, DataLoader, RandomSampler
 
 
 # Above this many samples, "auto" searches neighbours approximately: the
-# exact search grows as n^2 (23.7 s at 100k x 64 on 2 cores, an hour at 1M).
+# exact search grows as n^2 (times in the scaling guide).
 EXACT_SEARCH_MAX = 50_000
 NEIGHBOR_ALGORITHMS = ("auto", "exact", "hnsw")
-# HNSW graph degree and beam widths: recall@20 0.95 against exact search on
-# 100k x 64 blobs, where pynndescent's defaults gave 0.82 in twice the time.
+# HNSW graph degree and beam widths (their recall against the exact search
+# is in the scaling guide and benchmarks.throughput).
 _HNSW_DEGREE = 32
 _HNSW_BUILD_BEAM = 64
 
@@ -202,8 +202,7 @@ class NeighbourPairs(torch.utils.data.Dataset):
         self.pool = pool
         self.offset = offset
         # Gathered by torch from a view of the array, which is faster between
-        # the training steps than numpy's indexing and a conversion (skorch's
-        # overhead over a bare loop fell from 8% to 4% at 30k rows); read-only
+        # the training steps than numpy's indexing and a conversion; read-only
         # arrays by numpy, batch by batch.
         self._rows = _as_torch(X)
         self._targets = self._rows if Y is X else _as_torch(Y)

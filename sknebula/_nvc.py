@@ -12,6 +12,7 @@ from scipy.special import logsumexp
 from skorch.callbacks import LRScheduler
 from skorch.history import History
 from torch.optim.lr_scheduler import LambdaLR
+from sklearn.base import TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted
@@ -59,14 +60,12 @@ DEFAULT_NEIGHBOURS = 20
 MIN_NEIGHBOURS = 5
 # Restarts are judged on each sample's closest few partners, not on all of
 # them: the model was trained to keep every partner together, so the full
-# table hardly tells restarts apart, while the closest, the purest, do. On 24
-# digits seeds the rank correlation of the judgement with ACC was 0.88 on
-# the 5 closest and 0.50 on all 20.
+# table hardly tells restarts apart, while the closest, the purest, do (the
+# Nebula guide has the measurements).
 JUDGED_PARTNERS = 5
 # Data-parallel, every rank holds the rows of all ranks for partners up to
-# this size: with partners from its own half of digits, two ranks reached
-# ACC 0.876 (5 seeds) against 0.908 for one process; with pooled partners
-# 0.940 against 0.928. Beyond it (data larger than memory), partners stay
+# this size: partners from a rank's own shard are sparser and cost accuracy
+# (the scaling guide). Beyond it (data larger than memory), partners stay
 # within each rank's shard.
 POOL_BYTES = 2**30
 
@@ -172,8 +171,7 @@ def auto_neighbours(n_samples, n_anchors):
 
     A partner should come from its sample's own cluster, which holds about
     ``n_samples / n_anchors`` samples: searching a third of that keeps the
-    candidates inside it (on 80 series in 4 classes, 20 candidates were 54%
-    same-class and 5 were 85%). Between 5 and 20.
+    candidates inside it. Between 5 and 20.
     """
     fair_share = n_samples // n_anchors
     return int(np.clip(fair_share // 3, MIN_NEIGHBOURS, DEFAULT_NEIGHBOURS))
@@ -186,9 +184,8 @@ def score_neighbours(n_samples):
     partners, the graph should stay inside a sample's cluster; it cannot
     follow ``n_anchors`` as the partners do, since a search compares
     clusterings with different anchor counts on the same graph. A fixed 20
-    reached beyond the clusters of small held-out folds: on OSULeaf (folds
-    of 147 series in 6 classes) it favoured 4 clusters, where 12 picked the
-    true 6 and kept the pick on the other dev sets measured.
+    reached beyond the clusters of small held-out folds (the Nebula guide's
+    "Choosing n_anchors" has the measurements).
     """
     return int(np.clip(np.sqrt(n_samples), MIN_NEIGHBOURS, DEFAULT_NEIGHBOURS))
 
@@ -226,8 +223,10 @@ def final_objective(history, last=5):
     return float(np.mean(losses[-min(last, len(losses)):]))
 
 
-class NebulaBase(BaseDeepEstimator):
-    """Fit an NVC model; subclasses add the sklearn role on top."""
+class NebulaBase(TransformerMixin, BaseDeepEstimator):
+    """Fit an NVC model; ``transform`` and ``inverse_transform`` are written
+    here once (a TransformerMixin, so that ``set_output`` wraps them);
+    subclasses add the sklearn role on top."""
 
     _parameter_constraints: dict = {
         **BaseDeepEstimator._parameter_constraints,
@@ -245,8 +244,8 @@ class NebulaBase(BaseDeepEstimator):
         "n_init": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
     }
 
-    # On small data a fit makes 80 passes, at least 320 steps (digits: 80
-    # passes of four batches of 512); the warm-up takes WARMUP_SHARE of them.
+    # On small data a fit makes 80 passes and at least 320 steps (80 passes
+    # of digits are 320 batches of 512); the warm-up takes WARMUP_SHARE.
     _full_passes = 80
     _min_steps = 320
     _data_parallel = True
@@ -494,6 +493,40 @@ class NebulaBase(BaseDeepEstimator):
         return mu
 
     # -------------------------------------------------------------- inference
+    def transform(self, X):
+        """Latent means of X (the learnt features).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, ...)
+            New data.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, latent_dim)
+            Posterior means.
+        """
+        check_is_fitted(self)
+        return self._latent_means(self._validate_X(X, reset=False))
+
+    def inverse_transform(self, X):
+        """Decode latent vectors to data space (decoder means).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, latent_dim)
+            Latent vectors.
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, ...)
+            Decoded samples, of the shape of one training sample
+            (``input_shape_``), or of one target where the autoencoder was
+            given one (``target_shape_``).
+        """
+        check_is_fitted(self)
+        return self._decode(self._check_latent(X))
+
     def _latent_means(self, X):
         return self._apply(X, lambda m, x: m.encode(x)[0])
 

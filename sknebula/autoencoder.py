@@ -2,7 +2,7 @@
 
 import numpy as np
 import torch
-from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, _fit_context
 from sklearn.metrics import r2_score
 from sklearn.utils.validation import check_array, check_consistent_length, check_is_fitted
 
@@ -11,7 +11,7 @@ from ._nvc import N_INIT_ATTR_DOC, NebulaBase, nebula_params_doc
 from .objectives.reconstruction import chamfer_distance
 
 
-class NebulaAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NebulaBase):
+class NebulaAutoencoder(ClassNamePrefixFeaturesOutMixin, NebulaBase):
     __doc__ = (
         """NVC-regularised autoencoder: features, reconstruction and completion.
 
@@ -190,38 +190,6 @@ class NebulaAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Nebul
         self._fit_nebula(X, target)
         self.target_shape_ = target.shape[1:]
         return self
-
-    def transform(self, X):
-        """Latent means of X.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, ...)
-            Input data.
-
-        Returns
-        -------
-        Z : ndarray of shape (n_samples, latent_dim)
-            Latent features.
-        """
-        check_is_fitted(self)
-        return self._latent_means(self._validate_X(X, reset=False))
-
-    def inverse_transform(self, X):
-        """Decode latent vectors to the target space.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, latent_dim)
-            Latent vectors.
-
-        Returns
-        -------
-        Y : ndarray of shape (n_samples, *target_shape_)
-            Decoder means.
-        """
-        check_is_fitted(self)
-        return self._decode(self._check_latent(X))
 
     def predict(self, X):
         """Reconstruct (or complete) X through the latent mean.

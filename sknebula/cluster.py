@@ -4,7 +4,7 @@ from numbers import Integral
 
 import numpy as np
 import torch
-from sklearn.base import ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, _fit_context
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, ClusterMixin, _fit_context
 from sklearn.cluster import KMeans
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
@@ -18,7 +18,7 @@ from .metrics import graph_modularity
 
 
 class NebulaVariationalClusterer(
-    ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, NebulaBase
+    ClassNamePrefixFeaturesOutMixin, ClusterMixin, NebulaBase
 ):
     __doc__ = (
         """Deep clustering with Nebula Variational Coding (NVC).
@@ -306,38 +306,6 @@ class NebulaVariationalClusterer(
         d = anchor_sq_distances(np.asarray(self.transform(X)), self.anchors_)
         resp = softmax(-0.5 * d, axis=1)
         return resp @ np.eye(self.n_clusters_)[self.anchor_labels_]
-
-    def transform(self, X):
-        """Latent means of X (the learnt features).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, ...)
-            New data.
-
-        Returns
-        -------
-        Z : ndarray of shape (n_samples, latent_dim)
-            Posterior means.
-        """
-        check_is_fitted(self)
-        return self._latent_means(self._validate_X(X, reset=False))
-
-    def inverse_transform(self, X):
-        """Decode latent vectors to data space (decoder means).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, latent_dim)
-            Latent vectors.
-
-        Returns
-        -------
-        X_original : ndarray of shape (n_samples, *input_shape_)
-            Decoded samples.
-        """
-        check_is_fitted(self)
-        return self._decode(self._check_latent(X))
 
     def score_samples(self, X):
         """Per-sample evidence lower bound (ELBO) of log p(x).

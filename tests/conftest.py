@@ -34,6 +34,11 @@ def pytest_configure(config):
     share = max(1, (cores or 1) // workers)
     threads = min(2, share, torch.get_num_threads())
     torch.set_num_threads(threads)
+    # scikit-learn's OpenMP and the BLAS pools too: left at one thread per
+    # core in every worker, their spinning threads slowed some tests ten-fold.
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=threads)
     # The example scripts and the multi-process tests run in subprocesses:
     # they inherit the share too, or two workers each start a two-thread
     # child on two cores (oversubscribed, several times slower).

@@ -144,10 +144,11 @@ def test_supervised_estimator_does_not_mutate_labels():
     np.testing.assert_array_equal(y, before)
 
 
-@pytest.mark.parametrize("method", ["predict", "transform", "score"])
-def test_unfitted_estimator_says_so(make, method):
+def test_unfitted_estimator_says_so(make):
     est = make()
-    if hasattr(est, method):
+    methods = [m for m in ("predict", "transform", "score") if hasattr(est, m)]
+    assert "transform" in methods or "predict" in methods
+    for method in methods:
         with pytest.raises(NotFittedError, match="not fitted"):
             getattr(est, method)(_X())
 

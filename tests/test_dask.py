@@ -24,9 +24,6 @@ from sknebula.metrics import latent_silhouette_scorer  # noqa: E402
 
 TINY = dict(hidden_dims=(32,), latent_dim=3, max_epochs=4, batch_size=64, random_state=0)
 
-pytestmark = pytest.mark.slow
-
-
 @pytest.fixture(scope="module")
 def client():
     # Worker processes (not threads): each fit is pickled to another Python
@@ -65,7 +62,6 @@ def test_grid_search_runs_on_dask_workers(client, blobs3):
     workers = {t["worker"] for t in tasks.data}
     assert len(tasks.data) >= 6 and workers <= set(client.scheduler_info()["workers"])
     assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
-    assert search.best_params_["n_anchors"] in grid["n_anchors"]
 
     # The same search run here scores the candidates alike: the workers
     # trained real models. Not bit for bit: under joblib's dask backend the

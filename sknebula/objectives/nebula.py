@@ -131,7 +131,7 @@ class NebulaLoss(torch.nn.Module):
             # Without a partner the positive would be the sample itself, and
             # InfoNCE would only spread the batch apart. Kept after the
             # warm-up: dropped there, the reconstruction re-merged classes the
-            # partners had separated (digits lost 0.05 ACC in ten epochs).
+            # partners had separated (see the Nebula guide).
             terms["contrastive"] = info_nce(mu, partner_mu).mean()
             loss = loss + self.contrastive_weight * terms["contrastive"]
         if not module.anchors_placed:
