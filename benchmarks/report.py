@@ -28,7 +28,8 @@ the test command (too slow); a `--smoke` run of each does, so they cannot rot.
 
 | command | what it measures |
 |---|---|
-| `python -m benchmarks.clustering` | ACC / NMI / ARI over 5 seeds (mean ± std, the worst seed, every seed), the fewest clusters used, median fit time and peak memory, at each torch thread count given (`--threads 1 2`), of NebulaVariationalClusterer at its defaults (the encoder of the data kind) against KMeans, GaussianMixture, ward, UMAP+GaussianMixture, tslearn's KShape and DTW k-means on the series, and ClustPy's DEC / IDEC / VaDE from their own venv (`make bench-env`), over the dev suite: digits, shifted sequences, anisotropic blobs, iris, aeon's ArrowHead, OSULeaf, BasicMotions and JapaneseVowels, Markov tokens, point clouds. `--name` writes parts run side by side to their own results file |
+| `python -m benchmarks.clustering` | ACC / NMI / ARI over 5 seeds (mean ± std, the worst seed, every seed), the fewest clusters used, median fit time and peak memory, at each torch thread count given (`--threads 1 2`), of NebulaVariationalClusterer at its defaults (the encoder of the data kind) against KMeans, GaussianMixture, ward, UMAP+GaussianMixture (measured in the same run as the clusterer in `clustering-nvc*.md`), tslearn's KShape and DTW k-means on the series, and ClustPy's DEC / IDEC / VaDE from their own venv (`make bench-env`), over the dev suite: digits, shifted sequences, anisotropic blobs, iris, aeon's ArrowHead, OSULeaf, BasicMotions and JapaneseVowels, Markov tokens, point clouds. `--name` writes parts run side by side to their own results file |
+| `python -m benchmarks.front` | the quality/cost front on digits: per setting of the clusterer (the defaults, one restart, batch 256, more epochs, narrower layers), the samples the optimiser saw, restarts, parameters, median fit time and ACC / NMI with the worst seed, beside UMAP+GaussianMixture and KMeans measured in the same run, and the time of a plain GridSearchCV over `n_anchors` |
 | `python -m benchmarks.select_k` | which `n_anchors` each label-free score picks (the clusterer's own `score`, ELBO, latent silhouette, penalised ELBO) in a 3-fold GridSearchCV on every dev-suite set, beside GaussianMixture's BIC |
 | `python -m benchmarks.ablation` | what each part of the NVC objective contributes on digits |
 | `python -m benchmarks.throughput` | fit time against n at the defaults beside a plain PyTorch loop doing the same training (skorch's overhead), fit time, ACC and peak memory up to a million rows read from a memory map, the approximate neighbour search's recall, and digits trained data-parallel on two torchrun ranks |
@@ -55,8 +56,10 @@ and the command). Means over seeds with the worst seed in brackets; ACC is
 the clustering accuracy under the best matching of clusters to classes.
 :class:`~sknebula.NebulaAutoencoder` trains the same model as the
 clusterer with the same defaults but one: it trains once (``n_init=1``),
-where the clusterer restarts up to three times on small data
-(``n_init="auto"``).
+where the clusterer restarts the anchor phase up to three times after one
+shared warm-up on small data (``n_init="auto"``). Fit times are medians over
+the seeds, each fit alone in a fresh process (so UMAP's compilation is in
+its time, as it is in a user's first fit).
 """
 
 
@@ -164,7 +167,8 @@ def write_defaults_page():
 def main():
     write_defaults_page()
     parts = [INTRO]
-    order = ["clustering-nvc", "clustering-nvc-2threads", "clustering-nvc-digits-machine3",
+    order = ["front", "front-2threads",
+             "clustering-nvc", "clustering-nvc-2threads", "clustering-nvc-digits-machine3",
              "clustering-nvc-digits-machine4",
              "clustering-ninit", "clustering-peers",
              "clustering-tspeers",

@@ -12,9 +12,10 @@ so the warm-up's partners are found on n-gram profiles instead
 (:func:`sknebula.nn.sequence.ngram_profile`: token and bigram
 frequencies). Prints accuracy and NMI, as mean and standard deviation over
 three seeds, beside KMeans on the raw token ids and, for reference, KMeans
-on bigram counts. Runs offline; it trains nine fits (three seeds, each
-with the three restarts ``n_init="auto"`` makes on 600 sequences), which
-takes three to six minutes on two CPU cores depending on the machine.
+on bigram counts. Runs offline; it trains three fits per method (three
+seeds, each with the three restarts of the anchor phase that
+``n_init="auto"`` makes on 600 sequences), about a minute or two on two
+CPU cores.
 
     python examples/cluster_markov_text.py
 """

@@ -1,10 +1,11 @@
 """Quickstart: cluster sklearn's handwritten digits with NebulaVariationalClusterer.
 
-Runs offline (the digits ship with scikit-learn) in 40 s to 3 minutes on
-two CPU cores, depending on the machine (on data this small the clusterer
-trains three restarts and keeps one), and prints accuracy (Hungarian-matched) and NMI against the
-true digits, beside KMeans on the same pixels. The labels are used only to
-score the clustering.
+Runs offline (the digits ship with scikit-learn) in about ten seconds of
+training on two CPU cores (on data this small the clusterer trains one
+warm-up and three restarts of its anchor phase, and keeps one), and prints
+accuracy (Hungarian-matched) and NMI against the true digits, beside
+KMeans on the same pixels. The labels are used only to score the
+clustering.
 
     python examples/quickstart.py
 """
@@ -15,8 +16,6 @@ import time
 from sklearn.cluster import KMeans
 from sklearn.datasets import load_digits
 from sklearn.metrics import normalized_mutual_info_score
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import MinMaxScaler
 
 from sknebula import NebulaVariationalClusterer
 from sknebula.metrics import clustering_accuracy
@@ -29,12 +28,16 @@ QUICK_PARAMS = {"max_epochs": 6} if QUICK else {}
 
 def main():
     X, y = load_digits(return_X_y=True)
+    # Pixel intensities run from 0 to 16: divided by 16 they lie in [0, 1],
+    # which the clusterer reconstructs with a Bernoulli likelihood. (A
+    # per-pixel MinMaxScaler would stretch the rarely inked border pixels to
+    # the same range as the strokes.)
+    X = X / 16.0
     rows = []
     for name, model in [
-        ("KMeans", make_pipeline(MinMaxScaler(), KMeans(n_clusters=10, n_init=10, random_state=0))),
-        ("NebulaVariationalClusterer", make_pipeline(
-            MinMaxScaler(), NebulaVariationalClusterer(n_anchors=10, random_state=0, **QUICK_PARAMS)
-        )),
+        ("KMeans", KMeans(n_clusters=10, n_init=10, random_state=0)),
+        ("NebulaVariationalClusterer",
+         NebulaVariationalClusterer(n_anchors=10, random_state=0, **QUICK_PARAMS)),
     ]:
         start = time.perf_counter()
         labels = model.fit_predict(X)
