@@ -37,10 +37,10 @@ def training_latents(net, X, batch_size=4096):
     module.eval()
     try:
         with torch.no_grad():
-            parts = [
-                module.encode(torch.as_tensor(X[i : i + batch_size], device=net.device))[0]
-                for i in range(0, len(X), batch_size)
-            ]
+            # Copies of the rows: X may be a read-only memory map, which
+            # torch does not wrap.
+            rows = (np.asarray(X[i : i + batch_size]) for i in range(0, len(X), batch_size))
+            parts = [module.encode(torch.tensor(r, device=net.device))[0] for r in rows]
     finally:
         module.train(training)
     return torch.cat(parts).cpu().double().numpy()
