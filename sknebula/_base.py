@@ -33,16 +33,19 @@ SAMPLE_BUDGET = 2_048_000
 MIN_AUTO_EPOCHS = 4
 
 
-def auto_epochs(n_samples, full_passes, batch_size=None, min_steps=0):
+def auto_epochs(n_samples, full_passes, batch_size=None, min_steps=0, epoch_rows=None):
     """Epochs for ``max_epochs="auto"``: ``full_passes`` on small data, a
     fixed budget of samples seen on large data, never fewer than 4; and, with
     ``batch_size``, at least ``min_steps`` optimiser steps, which a small
-    data set takes in few batches an epoch."""
+    data set takes in few batches an epoch. An epoch steps through
+    ``epoch_rows`` rows (``n_samples``; data-parallel, the largest shard,
+    since every rank takes a batch each step)."""
     n_samples = max(n_samples, 1)
     epochs = -(-SAMPLE_BUDGET // n_samples)  # ceil
     epochs = min(full_passes, max(MIN_AUTO_EPOCHS, epochs))
     if batch_size is not None:
-        steps_per_epoch = -(-n_samples // min(batch_size, n_samples))
+        rows = max(int(epoch_rows or n_samples), 1)
+        steps_per_epoch = -(-rows // min(batch_size, rows))
         epochs = max(epochs, -(-min_steps // steps_per_epoch))
     return int(epochs)
 
@@ -261,7 +264,8 @@ class BaseDeepEstimator(BaseEstimator):
         and the number of training samples (of all ranks, data-parallel)."""
         if self.max_epochs == "auto":
             self.n_epochs_ = auto_epochs(
-                _distributed.total(n_samples), self._full_passes, self.batch_size, self._min_steps
+                _distributed.total(n_samples), self._full_passes, self.batch_size,
+                self._min_steps, epoch_rows=_distributed.total(n_samples, "max"),
             )
         else:
             self.n_epochs_ = int(self.max_epochs)

@@ -48,6 +48,9 @@ def test_auto_epochs_train_at_least_the_step_floor_on_small_data():
     # Where the passes already make the steps, the floor changes nothing.
     assert auto_epochs(1797, 80, batch_size=512, min_steps=320) == 80
     assert auto_epochs(10**6, 80, batch_size=512, min_steps=320) == MIN_AUTO_EPOCHS
+    # Data-parallel, two ranks of 899 rows step through an epoch of digits in
+    # two batches each: as many epochs as make the floor on those steps.
+    assert auto_epochs(1797, 80, batch_size=512, min_steps=320, epoch_rows=899) == 160
 
 
 @pytest.mark.parametrize(
