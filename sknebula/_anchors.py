@@ -124,10 +124,10 @@ def evenly_spaced(n, max_rows):
     return np.arange(0, n, -(-n // max_rows))
 
 
-@single_threaded
 def _candidate_centres(mu, n_clusters, n_candidates, random_state, max_rows=PLACEMENT_ROWS):
-    """``n_candidates`` k-means solutions (one k-means++ start each), fitted on
-    at most ``max_rows`` evenly spaced latents so that large data stays cheap."""
+    """``n_candidates`` k-means solutions (one k-means++ start each, on one
+    thread, see :func:`_kmeans_centres`), fitted on at most ``max_rows``
+    evenly spaced latents so that large data stays cheap."""
     sample = mu[evenly_spaced(len(mu), max_rows)]
     rng = np.random.RandomState(random_state)
     return [

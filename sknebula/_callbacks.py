@@ -17,38 +17,24 @@ from ._distributed import gather_rows, on_rank_zero, world_size
 
 
 class AnchorInitializer(Callback):
-    """Initialise the nebula anchors from data once the warm-up is over.
+    """Place the nebula anchors from data when training begins (the anchor
+    phase starts from the warm-up's network, trained on a net of its own).
 
     Parameters
     ----------
-    warmup_epochs : int
-        Epochs trained before the anchors exist (0: initialise at the start).
     random_state : int
         Seed of the k-means that places the anchors.
     """
 
-    def __init__(self, warmup_epochs, random_state):
-        self.warmup_epochs = warmup_epochs
+    def __init__(self, random_state):
         self.random_state = random_state
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
-        self._pairs = X
-        if self.warmup_epochs == 0 and not net.module_.anchors_placed:
-            self._place(net)
-
-    def on_epoch_end(self, net, **kwargs):
-        if len(net.history) == self.warmup_epochs and not net.module_.anchors_placed:
-            self._place(net)
-
-    def _place(self, net):
-        pairs = self._pairs
-        init_anchors_from_data(
-            net, pairs.X, self.random_state, pairs.neighbours, offset=pairs.offset
-        )
-
-    def on_train_end(self, net, **kwargs):
-        # Do not keep (and pickle) a reference to the training data.
-        self._pairs = None
+        # X is the training NeighbourPairs: its rows and partner table.
+        if not net.module_.anchors_placed:
+            init_anchors_from_data(
+                net, X.X, self.random_state, X.neighbours, offset=X.offset
+            )
 
 
 def cosine_after_warmup(epoch, warmup_epochs, n_epochs):

@@ -441,7 +441,7 @@ class NebulaBase(TransformerMixin, BaseDeepEstimator):
             len(X32),
             epochs,
             callbacks=[
-                ("anchors", AnchorInitializer(0, seed)),
+                ("anchors", AnchorInitializer(seed)),
                 (
                     "reseed",
                     AnchorReseeder(
