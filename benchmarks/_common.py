@@ -82,20 +82,23 @@ PEER_RESULTS = ("clustering-peers", "clustering-tspeers", "clustering-tspeers-mo
                 "clustering-clustpy")
 
 
+def result_rows(names):
+    """Every table row of the results files ``names``, in file order."""
+    return [r for name in names for table in read_tables(name) for r in table]
+
+
 def nvc_rows(threads=None):
     """NebulaVariationalClusterer's rows from its result files, at one torch
     thread count ("1", "2") or all."""
-    rows = [r for name in NVC_RESULTS for table in read_tables(name) for r in table
-            if r["method"] == "NebulaVariationalClusterer"]
-    return [r for r in rows if threads is None or r["threads"] == threads]
+    return [r for r in result_rows(NVC_RESULTS) if r["method"] == "NebulaVariationalClusterer"
+            and (threads is None or r["threads"] == threads)]
 
 
 def same_run_peer(dataset, threads, method="UMAP+GaussianMixture"):
     """The row of ``method`` measured in the same run as the clusterer's
     rows (its results files), or None."""
-    return next((r for name in NVC_RESULTS for table in read_tables(name) for r in table
-                 if r["method"] == method and r["dataset"] == dataset
-                 and r["threads"] == threads), None)
+    return next((r for r in result_rows(NVC_RESULTS) if r["method"] == method
+                 and r["dataset"] == dataset and r["threads"] == threads), None)
 
 
 def mean_acc(row):
@@ -106,8 +109,7 @@ def mean_acc(row):
 def kmeans_and_best_peer(dataset):
     """A data set's KMeans row and its best other peer's row (by mean ACC)
     from the peers' result files; None where there is none."""
-    rows = [r for name in PEER_RESULTS for table in read_tables(name) for r in table
-            if r["dataset"] == dataset]
+    rows = [r for r in result_rows(PEER_RESULTS) if r["dataset"] == dataset]
     kmeans = next((r for r in rows if r["method"] == "KMeans"), None)
     best = max((r for r in rows if r["method"] != "KMeans"), key=mean_acc, default=None)
     return kmeans, best

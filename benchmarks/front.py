@@ -20,7 +20,7 @@ from sklearn.metrics import normalized_mutual_info_score
 
 from ._common import markdown_table, mean_std_worst, write_result
 from .ablation import parse_variant
-from .clustering import METHODS, digits
+from .clustering import _run_one, digits
 
 SETTINGS = {
     "defaults": {},
@@ -61,20 +61,9 @@ def _nvc(params, seed, threads, smoke):
 
 
 def _peer(method, seed, threads, smoke):
-    import torch
-
-    from sknebula.metrics import clustering_accuracy
-
-    torch.set_num_threads(threads)
-    X, y, kind = digits()
-    if smoke:
-        X, y = X[:200], y[:200]
-    model = METHODS[method](X, kind, 10, seed, smoke)
-    start = time.perf_counter()
-    labels = np.asarray(model.fit_predict(X))
-    seconds = time.perf_counter() - start
-    return dict(acc=clustering_accuracy(y, labels), nmi=normalized_mutual_info_score(y, labels),
-                seconds=seconds, seen="—", restarts="—", params="—")
+    """A peer on digits, as benchmarks.clustering fits it."""
+    return {**_run_one("digits", method, seed, smoke, threads),
+            "seen": "—", "restarts": "—", "params": "—"}
 
 
 def _search(threads):
