@@ -214,6 +214,29 @@ def _series(name):
     return make
 
 
+def _aeon_peer(name):
+    """An aeon clusterer on (n, C, L) series (aeon's layout is channels
+    first, as sknebula's). KShape as tslearn's (n_init=3); TimeSeriesKMeans
+    at aeon's distance (MSM) and averaging, with tslearn's restarts and
+    iterations so that a fit stays within minutes; KASBA at its defaults."""
+    def make(X, kind, k, seed, smoke):
+        from aeon import clustering
+
+        max_iter = 10 if smoke else 50
+        model = {
+            "KShape": lambda: clustering.KShape(n_clusters=k, n_init=3, random_state=seed),
+            "KASBA": lambda: clustering.KASBA(n_clusters=k, random_state=seed),
+            "TimeSeriesKMeans": lambda: clustering.TimeSeriesKMeans(
+                n_clusters=k, n_init=3, max_iter=max_iter, random_state=seed),
+        }[name]()
+
+        class ChannelsFirst:
+            def fit_predict(self, X):
+                return model.fit_predict(X[:, None] if X.ndim == 2 else X)
+        return ChannelsFirst()
+    return make
+
+
 def _clustpy(name):
     def make(X, kind, k, seed, smoke):
         import clustpy.deep as deep
@@ -240,6 +263,11 @@ METHODS = {
     "plain AE+KMeans": _plain_autoencoder,
     "tslearn KShape": _series("KShape"),
     "tslearn DTW-KMeans": _series("DTW"),
+    "aeon KShape": _aeon_peer("KShape"),
+    "aeon KASBA": _aeon_peer("KASBA"),
+    "aeon TimeSeriesKMeans": _aeon_peer("TimeSeriesKMeans"),
+    **{f"NebulaVariationalClusterer(metric={m!r})": _nvc(metric=m)
+       for m in ("euclidean", "spectrum", "sbd", "dtw")},
     "ClustPy DEC": _clustpy("DEC"),
     "ClustPy IDEC": _clustpy("IDEC"),
     "ClustPy VaDE": _clustpy("VaDE"),
@@ -248,6 +276,11 @@ METHODS = {
 ONLY_ON = {
     "tslearn KShape": {"series"},
     "tslearn DTW-KMeans": {"series"},
+    "aeon KShape": {"series"},
+    "aeon KASBA": {"series"},
+    "aeon TimeSeriesKMeans": {"series"},
+    **{f"NebulaVariationalClusterer(metric={m!r})": {"series"}
+       for m in ("euclidean", "spectrum", "sbd", "dtw")},
     "NebulaVariationalClusterer(n_init=3)": {"digits"},
     "plain AE+KMeans": {"volume"},
 }
@@ -298,7 +331,7 @@ def _in_bench_env(dataset, method, seed, smoke, threads):
 def _available(method):
     """Whether a method can run here: its package is installed (ClustPy may
     live in the benchmark venv instead)."""
-    needs = {"UMAP": "umap", "tslearn": "tslearn", "ClustPy": "clustpy.deep"}
+    needs = {"UMAP": "umap", "tslearn": "tslearn", "aeon": "aeon", "ClustPy": "clustpy.deep"}
     for prefix, module in needs.items():
         if method.startswith(prefix):
             try:

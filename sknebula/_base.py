@@ -24,6 +24,7 @@ from ._callbacks import DivergenceGuard, TermAverager
 from ._data import batch_loader
 from ._net import NebulaNet, batched_apply
 from .nn import ARCHITECTURES, auto_hidden_dims, default_reconstruction
+from .series import equal_length, is_series_list, is_unequal_length
 
 
 # max_epochs="auto": every sample is seen this many times in all, up to the
@@ -188,8 +189,18 @@ class BaseDeepEstimator(BaseEstimator):
 
     # ------------------------------------------------------------------ input
     def _validate_X(self, X, reset):
-        """Validate X (2-d or n-d), record or check its per-sample shape."""
+        """Validate X (2-d or n-d), record or check its per-sample shape.
+
+        Series of unequal lengths for the "sequence" encoder (a list of
+        arrays, or NaN padding) are first resampled to the longest one's
+        length; after fit, such series and any list of series arrays are
+        resampled to the training length.
+        """
         integer_input = _holds_integers(X)
+        if self.encoder == "sequence" and (
+            is_unequal_length(X) or (not reset and is_series_list(X))
+        ):
+            X = equal_length(X, None if reset else self.input_shape_[-1])
         X = validate_data(
             self,
             X,

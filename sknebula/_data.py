@@ -19,6 +19,12 @@ NEIGHBOR_ALGORITHMS = ("auto", "exact", "hnsw")
 # is in the scaling guide and benchmarks.throughput).
 _HNSW_DEGREE = 32
 _HNSW_BUILD_BEAM = 64
+# A partner distance other than the Euclidean ranks this many times the
+# neighbours asked for (at least RERANK_MIN), pre-filtered by the Euclidean
+# search; RERANK_PAIRS pairs are compared at a time.
+RERANK_CANDIDATES = 5
+RERANK_MIN = 50
+RERANK_PAIRS = 100_000
 
 
 NEIGHBORS_ALGORITHM_PARAM_DOC = """    neighbors_algorithm : {"auto", "exact", "hnsw"}, default="auto"
@@ -137,11 +143,16 @@ def _drop_self(idx, k, first_row=0, n_rows=None):
     return picked
 
 
-def neighbour_table(X, n_neighbors, features=None, algorithm="auto", queries=None):
+def neighbour_table(X, n_neighbors, features=None, algorithm="auto", queries=None,
+                    distance=None):
     """Indices of the ``n_neighbors`` nearest other rows of each sample.
 
     Distances are Euclidean on ``features(X)``, by default the flattened
-    input. ``algorithm`` is "exact" (scikit-learn's NearestNeighbors),
+    input. With ``distance`` (paired samples -> distances, as
+    :func:`sknebula.series.paired_sbd`), the Euclidean search only
+    pre-filters ``RERANK_CANDIDATES`` times as many candidates (at least
+    ``RERANK_MIN``), which ``distance`` then ranks: linear in the number of
+    samples, where an all-pairs search by a costly distance is quadratic. ``algorithm`` is "exact" (scikit-learn's NearestNeighbors),
     "hnsw" (approximate, faiss) or "auto" (exact up to 50,000 samples).
     ``queries``, a slice of rows, limits the search to those rows'
     neighbours (still among all rows): data-parallel ranks thus split the
@@ -153,6 +164,11 @@ def neighbour_table(X, n_neighbors, features=None, algorithm="auto", queries=Non
     k = min(n_neighbors, len(X) - 1)
     if k < 1:
         return None
+    if distance is not None:
+        n_candidates = max(RERANK_CANDIDATES * k, RERANK_MIN)
+        candidates = neighbour_table(X, n_candidates, features, algorithm, queries)
+        first = (queries or slice(None)).indices(len(X))[0]
+        return rerank(X, candidates, k, distance, first)
     flat = X.reshape(len(X), -1) if features is None else features(X)
     n = flat.shape[0]
     queries = slice(*(queries or slice(None)).indices(n))
@@ -161,6 +177,23 @@ def neighbour_table(X, n_neighbors, features=None, algorithm="auto", queries=Non
         return hnsw_search(flat, k + 1, queries=queries,
                            each=lambda idx, first: _drop_self(idx, k, first, n))
     return _drop_self(_exact_search(flat, k + 1, queries), k, queries.start, n)
+
+
+def rerank(X, candidates, k, distance, first_row=0):
+    """The ``k`` candidates nearest by ``distance`` for the rows of X from
+    ``first_row`` on (row ``r`` of ``candidates`` holds indices of X)."""
+    n_rows, n_candidates = candidates.shape
+    rows_per_chunk = max(1, RERANK_PAIRS // n_candidates)
+    picked = np.empty((n_rows, k), dtype=candidates.dtype)
+    for start in range(0, n_rows, rows_per_chunk):
+        block = candidates[start : start + rows_per_chunk]
+        own = np.arange(first_row + start, first_row + start + len(block))
+        d = np.asarray(
+            distance(X[np.repeat(own, n_candidates)], X[block.ravel()]), dtype=np.float64
+        ).reshape(block.shape)
+        order = np.argsort(d, axis=1, kind="stable")[:, :k]
+        picked[start : start + len(block)] = np.take_along_axis(block, order, axis=1)
+    return picked
 
 
 @single_threaded

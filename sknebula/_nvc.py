@@ -41,6 +41,7 @@ from ._data import (
 from .nn import NebulaVAE, architecture, build_encoder_decoder
 from .objectives.nebula import NebulaLoss, kl_to_anchors
 from .objectives.reconstruction import RECONSTRUCTIONS, decoder_mean, reconstruction_nll
+from .series import paired_dtw, paired_sbd, spectrum_features
 
 
 # The reconstruction weighs in training as if the data had this many
@@ -89,6 +90,46 @@ PARTNERS_PARAM_DOC = """    n_neighbors : int or "auto", default="auto"
 """
 
 
+METRIC_PARAM_DOC = """    metric : {"auto", "euclidean", "spectrum", "sbd", "dtw"} or callable, default="auto"
+        What makes two samples partners. "auto" is the data kind's own
+        (see ``n_neighbors``); "euclidean" the Euclidean distance on the
+        flattened input. For series (``encoder="sequence"``): "spectrum"
+        compares the magnitudes of their Fourier spectra alone (blind to
+        where in time events fall; :func:`sknebula.series.spectrum_features`),
+        "sbd" k-Shape's shape-based distance (the best cross-correlation
+        over every time shift; :func:`sknebula.series.paired_sbd`), "dtw"
+        dynamic time warping within a band of 10% of the length
+        (:func:`sknebula.series.paired_dtw`). A callable ``metric(a, b)``
+        takes two samples (arrays of one sample's shape) and returns their
+        distance. "sbd", "dtw" and a callable rank the
+        ``5 * n_neighbors`` (at least 50) nearest candidates of the "auto"
+        search, so their cost stays linear in the number of samples. The
+        data kinds guide says which to pick when.
+"""
+# Partner metrics that only series can use.
+SERIES_METRICS = ("spectrum", "sbd", "dtw")
+
+
+def _paired(metric):
+    """A user's ``metric(a, b)`` applied to paired rows."""
+    def distances(A, B):
+        return np.fromiter((metric(a, b) for a, b in zip(A, B)), dtype=np.float64, count=len(A))
+    return distances
+
+
+def partner_search(metric, encoder):
+    """``(features, distance)`` of the partner search that ``metric`` asks
+    for (see :func:`sknebula._data.neighbour_table`)."""
+    features = architecture(encoder).neighbour_features
+    if metric == "auto":
+        return features, None
+    if metric == "euclidean":
+        return None, None
+    if metric == "spectrum":
+        return spectrum_features, None
+    return features, {"sbd": paired_sbd, "dtw": paired_dtw}.get(metric) or _paired(metric)
+
+
 def _largest_n(restarts):
     """The most samples on which ``n_init="auto"`` trains ``restarts``
     restarts, found from the code's own rules (for the docs)."""
@@ -114,6 +155,7 @@ def nebula_params_doc(n_init_default):
         Margin of the triplet term, in latent distance units.
 """
         + PARTNERS_PARAM_DOC
+        + METRIC_PARAM_DOC
         + NEIGHBORS_ALGORITHM_PARAM_DOC
         + f"""    warmup_epochs : int or "auto", default="auto"
         Epochs before the anchors are placed; "auto" is
@@ -206,6 +248,8 @@ class Restart(NamedTuple):
     latents: np.ndarray
     # Label-free quality (higher is better); None when it is the only one.
     quality: float | None
+    # The training pairs: the partner table, its pool and offset.
+    pairs: NeighbourPairs
 
 
 def join_histories(warm, net):
@@ -235,6 +279,7 @@ class NebulaBase(TransformerMixin, BaseDeepEstimator):
         "metric_weight": [Interval(Real, 0, None, closed="left")],
         "margin": [Interval(Real, 0, None, closed="left")],
         "n_neighbors": [StrOptions({"auto"}), Interval(Integral, 0, None, closed="left")],
+        "metric": [StrOptions({"auto", "euclidean", *SERIES_METRICS}), callable],
         "neighbors_algorithm": [StrOptions(set(NEIGHBOR_ALGORITHMS))],
         "warmup_epochs": [StrOptions({"auto"}), Interval(Integral, 0, None, closed="left")],
         "contrastive_weight": [Interval(Real, 0, None, closed="left")],
@@ -267,20 +312,21 @@ class NebulaBase(TransformerMixin, BaseDeepEstimator):
         :func:`score_neighbours` of the number of samples."""
         if n_neighbors is None:
             n_neighbors = score_neighbours(len(X))
-        features = architecture(self.encoder).neighbour_features
+        features, distance = partner_search(self.metric, self.encoder)
         return neighbour_table(
-            np.asarray(X, dtype=np.float32), n_neighbors, features, self.neighbors_algorithm
+            np.asarray(X, dtype=np.float32), n_neighbors, features, self.neighbors_algorithm,
+            distance=distance,
         )
 
     def _neighbours(self, X, queries=None):
         """Each sample's partner candidates (those of the rows in the slice
         ``queries``), or None to warm up without."""
-        kind = architecture(self.encoder)
         n_neighbors = self.n_neighbors
         if n_neighbors == "auto":
             n_neighbors = auto_neighbours(len(X), self.n_anchors)
+        features, distance = partner_search(self.metric, self.encoder)
         return neighbour_table(
-            X, n_neighbors, kind.neighbour_features, self.neighbors_algorithm, queries
+            X, n_neighbors, features, self.neighbors_algorithm, queries, distance
         )
 
     def _fit_nebula(self, X, target):
@@ -294,6 +340,12 @@ class NebulaBase(TransformerMixin, BaseDeepEstimator):
         """
         self._check_hyper_parameters()
         check_neighbors_algorithm(self.neighbors_algorithm)
+        if self.metric in SERIES_METRICS and self.encoder != "sequence":
+            raise ValueError(
+                f"metric={self.metric!r} compares series; it needs "
+                f"encoder='sequence', got encoder={self.encoder!r}. Use 'auto', "
+                "'euclidean' or a callable."
+            )
         if len(X) < self.n_anchors:
             raise ValueError(
                 f"n_samples={len(X)} should be >= n_anchors={self.n_anchors}: "
@@ -470,7 +522,7 @@ class NebulaBase(TransformerMixin, BaseDeepEstimator):
         quality = None
         if self.n_init_ > 1:
             quality = self._restart_quality(net, mu, data.neighbours, data.offset, every_mu)
-        return Restart(net, seed, mu, quality)
+        return Restart(net, seed, mu, quality, data)
 
     def _revive_dead_anchors(self, net, mu, seed):
         """Give every anchor that owns no training sample (latent means

@@ -111,6 +111,7 @@ class NebulaAutoencoder(ClassNamePrefixFeaturesOutMixin, NebulaBase):
         metric_weight=1.0,
         margin=1.0,
         n_neighbors="auto",
+        metric="auto",
         neighbors_algorithm="auto",
         warmup_epochs="auto",
         contrastive_weight=10.0,
@@ -136,6 +137,7 @@ class NebulaAutoencoder(ClassNamePrefixFeaturesOutMixin, NebulaBase):
         self.metric_weight = metric_weight
         self.margin = margin
         self.n_neighbors = n_neighbors
+        self.metric = metric
         self.neighbors_algorithm = neighbors_algorithm
         self.warmup_epochs = warmup_epochs
         self.contrastive_weight = contrastive_weight

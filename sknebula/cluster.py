@@ -1,5 +1,6 @@
 """NebulaVariationalClusterer: clustering with Nebula Variational Coding."""
 
+import warnings
 from numbers import Integral
 
 import numpy as np
@@ -12,9 +13,12 @@ from scipy.special import softmax
 
 from ._anchors import anchor_sq_distances, nearest_anchor, single_threaded
 from ._base import N_EPOCHS_ATTR_DOC, keeps_global_random_state
-from ._distributed import on_rank_zero, total
+from ._distributed import gather_rows, on_rank_zero, total
 from ._nvc import N_INIT_ATTR_DOC, NebulaBase, nebula_params_doc
 from .metrics import graph_modularity
+
+# Below this share of partners in their sample's cluster, fit warns.
+LOW_AGREEMENT = 0.5
 
 
 class NebulaVariationalClusterer(
@@ -82,7 +86,7 @@ class NebulaVariationalClusterer(
         (16, 32) for "conv3d".
 """
         + nebula_params_doc('"auto"')
-        + """    optimizer : torch optimizer class, default=torch.optim.Adam
+        + f"""    optimizer : torch optimizer class, default=torch.optim.Adam
         Optimizer, passed to skorch.
     device : str or torch.device, default="auto"
         Torch device; "auto" uses CUDA when available.
@@ -106,6 +110,13 @@ class NebulaVariationalClusterer(
         Fraction of training samples nearest to each anchor.
     n_clusters_ : int
         Number of clusters found.
+    partner_agreement_ : float or None
+        Share of the training partners (``n_neighbors``, by ``metric``)
+        that fall in their sample's cluster; None without partners. The
+        model was trained to keep partners together, so a low share says
+        that the clusters and the partners disagree: ``fit`` warns below
+        {LOW_AGREEMENT}. Compare it with chance, ``(weights_ ** 2).sum()`` for one
+        cluster per anchor.
     reconstruction_ : str
         The reconstruction likelihood used.
     objective_ : float
@@ -168,6 +179,7 @@ class NebulaVariationalClusterer(
         metric_weight=1.0,
         margin=1.0,
         n_neighbors="auto",
+        metric="auto",
         neighbors_algorithm="auto",
         warmup_epochs="auto",
         contrastive_weight=10.0,
@@ -194,6 +206,7 @@ class NebulaVariationalClusterer(
         self.metric_weight = metric_weight
         self.margin = margin
         self.n_neighbors = n_neighbors
+        self.metric = metric
         self.neighbors_algorithm = neighbors_algorithm
         self.warmup_epochs = warmup_epochs
         self.contrastive_weight = contrastive_weight
@@ -242,7 +255,27 @@ class NebulaVariationalClusterer(
         self.anchor_labels_ = on_rank_zero(self._merge_anchors, counts, seed)
         self.n_clusters_ = int(self.anchor_labels_.max()) + 1
         self.labels_ = self.anchor_labels_[nearest]
+        self.partner_agreement_ = self._partner_agreement(kept.pairs)
+        if self.partner_agreement_ is not None and self.partner_agreement_ < LOW_AGREEMENT:
+            warnings.warn(
+                f"Only {self.partner_agreement_:.0%} of the training partners fall in "
+                "their sample's cluster: the clusters do not follow what "
+                f"metric={self.metric!r} calls similar. The clustering may be poor; "
+                "try another metric (for series: 'sbd', 'dtw', 'spectrum') or fewer "
+                "anchors, and compare score() between them.",
+                UserWarning,
+                stacklevel=3,
+            )
         return self
+
+    def _partner_agreement(self, pairs):
+        """Share of the training partners in their sample's cluster, or None
+        without partners."""
+        if pairs.neighbours is None:
+            return None
+        every = self.labels_ if pairs.offset is None else gather_rows(self.labels_)
+        same = int((every[pairs.neighbours] == self.labels_[:, None]).sum())
+        return total(same) / total(pairs.neighbours.size)
 
     def _nearest_anchor(self, mu):
         return nearest_anchor(mu, self.anchors_).astype(np.intp)
