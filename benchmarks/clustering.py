@@ -106,6 +106,16 @@ def ball_box_volumes():
     return X, y, "volume"
 
 
+def ball_box_volumes_wide():
+    """The ball/box task with sizes over a factor of two (0.5 to 1.0) and
+    offsets up to a quarter of the grid: size and place must not matter."""
+    from sknebula.datasets import make_shape_volumes
+
+    X, y = make_shape_volumes(200, size=16, shapes=("sphere", "cube"), rotate=False,
+                              shift=0.25, scale=(0.5, 1.0), random_state=0)
+    return X, y, "volume"
+
+
 def solid_volumes():
     """The harder volume task: 400 grids of 16^3, four solids (sphere, cube,
     cylinder, torus) with large offsets (up to a quarter of the grid) and
@@ -130,6 +140,7 @@ DATASETS = {
     "markov-tokens": markov_tokens,
     "pointclouds": point_clouds,
     "ballbox-volumes": ball_box_volumes,
+    "ballbox-volumes-wide": ball_box_volumes_wide,
     "solid-volumes": solid_volumes,
 }
 

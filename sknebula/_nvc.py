@@ -77,8 +77,9 @@ PARTNERS_PARAM_DOC = """    n_neighbors : int or "auto", default="auto"
         distance on the flattened input; for the "pointcloud" encoder on
         pose-free shape descriptors
         (``sknebula.nn.pointcloud.shape_distribution``), for the "conv3d"
-        encoder on the volume's Fourier magnitudes, which no translation
-        changes (``sknebula.nn.conv3d.volume_spectrum``), for the
+        encoder on the Fourier magnitudes of the volume centred and scaled
+        to one size by its moments, which neither its position nor its size
+        changes (``sknebula.nn.conv3d.volume_descriptor``), for the
         "sequence" encoder on the series beside its Fourier magnitudes,
         which no time shift changes
         (``sknebula.nn.sequence.series_descriptor``), for the "tokens"

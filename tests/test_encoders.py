@@ -386,3 +386,23 @@ def test_auto_hidden_dims_follow_the_architecture_and_the_length(encoder, X, exp
     widths = tuple(m.out_channels for m in convs) or tuple(m.out_features for m in linears)
     assert widths == expected
     assert est.hidden_dims == "auto", "the parameter must stay as given"
+
+
+def test_volume_partners_ignore_size_over_a_factor_of_two():
+    from sknebula.datasets import make_shape_volumes
+    from sknebula.nn import canonical_volume
+
+    X, solid = make_shape_volumes(100, size=16, shapes=("sphere", "cube"), rotate=False,
+                                  shift=0.25, scale=(0.5, 1.0), random_state=0)
+    est = NebulaVariationalClusterer(2, encoder="conv3d", n_neighbors=10)
+    partners = est._neighbours(X)
+    assert (solid[partners] == solid[:, None]).mean() > 0.99
+    # Partners span the sizes: a small ball's partners include big balls,
+    # so that training pulls sizes together (the spectrum alone paired
+    # volumes of a size).
+    size = X.reshape(len(X), -1).sum(1)
+    small = size < np.median(size)
+    assert (~small[partners[small]]).mean() > 0.2
+    C = canonical_volume(X)
+    assert C.shape == X.shape and np.isfinite(C).all()
+    np.testing.assert_array_equal(canonical_volume(np.zeros((1, 8, 8, 8))), 0.0)

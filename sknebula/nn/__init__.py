@@ -26,7 +26,13 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from .conv2d import Conv2dDecoder, Conv2dEncoder
-from .conv3d import Conv3dDecoder, Conv3dEncoder, volume_spectrum
+from .conv3d import (
+    Conv3dDecoder,
+    Conv3dEncoder,
+    canonical_volume,
+    volume_descriptor,
+    volume_spectrum,
+)
 from .mlp import MLPDecoder, MLPEncoder
 from .pointcloud import PointCloudDecoder, PointNetEncoder, shape_distribution
 from .sequence import (
@@ -86,10 +92,12 @@ ARCHITECTURES = {
         views="vector",
         hidden_dims=(64, 128, 256),
     ),
-    # A shape is the same wherever it sits in the grid: partners on the
-    # Fourier magnitudes, which no translation changes.
+    # A shape is the same wherever it sits in the grid and however big it
+    # is: partners on the Fourier magnitudes of the centred, size-normalised
+    # volume.
     "conv3d": Architecture(
-        Conv3dEncoder, Conv3dDecoder, None, volume_spectrum, views="vector", hidden_dims=(16, 32)
+        Conv3dEncoder, Conv3dDecoder, None, volume_descriptor, views="vector",
+        hidden_dims=(16, 32),
     ),
 }
 
@@ -231,7 +239,9 @@ __all__ = [
     "auto_hidden_dims",
     "build_encoder",
     "build_encoder_decoder",
+    "canonical_volume",
     "default_reconstruction",
     "shape_distribution",
+    "volume_descriptor",
     "volume_spectrum",
 ]

@@ -1,7 +1,8 @@
 """Volume encoder and decoder: stride-2 ``Conv3d`` stacks (see conv2d.py),
-and the translation-free descriptor their partners are found on."""
+and the position- and size-free descriptor their partners are found on."""
 
 import numpy as np
+from scipy import ndimage
 
 from .conv2d import ConvDecoder, ConvEncoder
 
@@ -9,6 +10,106 @@ from .conv2d import ConvDecoder, ConvEncoder
 # grid, the low band (which carries the shape) of larger ones, so that the
 # descriptor stays under 17 * 17 * 9 values per channel.
 _MAX_FREQUENCY = 8
+# canonical_volume maps this many RMS radii of the mass to the grid's edge:
+# a ball (RMS radius 0.77 R) then spans half the grid, a cube's corners
+# (1.73 times its RMS radius) stay inside it.
+_EXTENT_IN_RMS_RADII = 2.5
+
+
+def canonical_volume(X):
+    """Volumes resampled so that their mass is centred and of one size.
+
+    Each volume's mass (its distance from its own background, the median,
+    summed over channels, after a grey opening over 3 voxels, which drops
+    specks of noise and leaves a solid whole) gives a centroid and an RMS radius; the volume is
+    resampled (trilinear) so that the centroid lies at the grid's centre
+    and 2.5 RMS radii at its edge. A shape then looks the same wherever it
+    sits and however big it is, which moments alone (the classical
+    normalisation of position and scale) guarantee; an empty volume is
+    returned as it is.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, D, H, W) or (n_samples, C, D, H, W)
+        Volumes.
+
+    Returns
+    -------
+    X_canonical : ndarray of the shape of X
+        Float64. Interpolation blurs the edges of a shape that is enlarged,
+        so radii agree to within about a voxel on a 16^3 grid.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknebula.nn.conv3d import canonical_volume
+    >>> X = np.zeros((2, 16, 16, 16))
+    >>> X[0, 1:7, 1:7, 1:7] = 1.0  # a small box in a corner
+    >>> X[1, 2:14, 2:14, 2:14] = 1.0  # a box twice as big, centred
+    >>> C = canonical_volume(X)
+    >>> grid = np.indices((16, 16, 16)).reshape(3, -1)
+    >>> [np.round(grid @ c.ravel() / c.sum(), 1).tolist() for c in C]  # centroids
+    [[7.5, 7.5, 7.5], [7.5, 7.5, 7.5]]
+    >>> radius = lambda c: np.sqrt(((grid.T - 7.5) ** 2).sum(1) @ c.ravel() / c.sum())
+    >>> [round(float(radius(c)), 1) for c in C]  # RMS radii, near 8 / 2.5
+    [3.3, 3.0]
+    """
+    X = np.asarray(X, dtype=np.float64)
+    out = np.empty_like(X)
+    channels = X[:, None] if X.ndim == 4 else X
+    shape = np.array(channels.shape[-3:])
+    grid = np.indices(tuple(shape)).reshape(3, -1).astype(np.float64)
+    centred = grid - ((shape - 1) / 2)[:, None]
+    for i, volume in enumerate(channels):
+        background = np.median(volume.reshape(len(volume), -1), axis=1)
+        mass = np.abs(volume - background[:, None, None, None]).sum(axis=0)
+        mass = ndimage.grey_opening(mass, size=3, mode="constant").ravel()
+        total = mass.sum()
+        if total <= 0:
+            out[i] = X[i]
+            continue
+        centroid = grid @ mass / total
+        rms = np.sqrt(((grid - centroid[:, None]) ** 2).sum(axis=0) @ mass / total)
+        step = rms * _EXTENT_IN_RMS_RADII / (shape / 2)
+        coords = centroid[:, None] + centred * step[:, None]
+        resampled = [
+            ndimage.map_coordinates(c, coords, order=1, mode="constant", cval=b)
+            for c, b in zip(volume, background)
+        ]
+        out[i] = np.reshape(resampled, X.shape[1:])
+    return out
+
+
+def volume_descriptor(X):
+    """Features whose Euclidean neighbours are volumes of similar shape,
+    wherever it sits and however big it is: the Fourier magnitudes
+    (:func:`volume_spectrum`) of the :func:`canonical_volume`.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, D, H, W) or (n_samples, C, D, H, W)
+        Volumes.
+
+    Returns
+    -------
+    features : ndarray of shape (n_samples, n_features)
+        As :func:`volume_spectrum`'s.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknebula.nn.conv3d import volume_descriptor
+    >>> X = np.zeros((3, 16, 16, 16))
+    >>> X[0, 2:6, 2:6, 2:6] = 1.0  # a small box
+    >>> X[1, 4:12, 4:12, 4:12] = 1.0  # a big box, elsewhere
+    >>> i, j, k = np.indices((16, 16, 16))
+    >>> X[2] = (i - 7.5) ** 2 + (j - 7.5) ** 2 + (k - 7.5) ** 2 < 16  # a ball
+    >>> F = volume_descriptor(X)
+    >>> d = np.linalg.norm(F[:, None] - F[None], axis=-1)
+    >>> bool(d[0, 1] < d[0, 2])  # the boxes are nearer each other than to the ball
+    True
+    """
+    return volume_spectrum(canonical_volume(X))
 
 
 def volume_spectrum(X):
