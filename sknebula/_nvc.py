@@ -71,6 +71,9 @@ JUDGED_PARTNERS = 5
 POOL_BYTES = 2**30
 
 
+# The clusterer's and the autoencoder's default batch_size.
+BATCH_SIZE = 512
+
 # Parameter docs the clusterer and the autoencoder share word for word.
 PARTNERS_PARAM_DOC = """    n_neighbors : int or "auto", default="auto"
         Neighbours among which each sample's partner is drawn, by Euclidean
@@ -135,7 +138,7 @@ def _largest_n(restarts):
     """The most samples on which ``n_init="auto"`` trains ``restarts``
     restarts, found from the code's own rules (for the docs)."""
     def trained(n):
-        epochs = auto_epochs(n, NebulaBase._full_passes, 512, NebulaBase._min_steps)
+        epochs = auto_epochs(n, NebulaBase._full_passes, BATCH_SIZE, NebulaBase._min_steps)
         return auto_restarts(n, epochs, WARMUP_SHARE)
     lo, hi = 1, SAMPLE_BUDGET
     while lo < hi:  # restarts fall as n grows
@@ -194,7 +197,7 @@ def nebula_params_doc(n_init_default):
             "Total training epochs (warm-up included).",
             NebulaBase._min_steps,
         )
-        + """    batch_size : int, default=512
+        + f"""    batch_size : int, default={BATCH_SIZE}
         Mini-batch size. The in-batch terms (InfoNCE's negatives, the
         anchor balance) see a batch at a time, so it is part of the
         objective as well as of the cost.
