@@ -371,9 +371,8 @@ class NebulaVariationalClusterer(
         cluster sizes (:func:`sknebula.metrics.neighbour_modularity`). The
         neighbours number the square root of ``n_samples``, between 5 and
         20, so that on small data they stay inside a cluster.
-        Neighbours are found as the partners are (on the flattened input,
-        or the data kind's descriptors; on the latent means for token
-        sequences). Higher is better, so that a plain ``GridSearchCV`` over
+        Neighbours are found as the partners are, by ``metric`` (on the
+        flattened input, or the data kind's descriptors). Higher is better, so that a plain ``GridSearchCV`` over
         ``n_anchors`` picks a number of clusters: the held-out ELBO
         (``score_samples``, :func:`sknebula.metrics.elbo_scorer`) is nearly
         flat in it, since more anchors describe the latent space as well.

@@ -3,7 +3,13 @@
 import numpy as np
 import pytest
 
-from sknebula import NebulaAutoencoder, NebulaVariationalClusterer
+from sknebula import (
+    LabelDisentangledVAE,
+    NebulaAutoencoder,
+    NebulaVariationalClusterer,
+    VariationalJointEmbedding,
+    VariationalSimSiam,
+)
 from sknebula._data import neighbour_table
 from sknebula._nvc import partner_search
 from sknebula.metrics import clustering_accuracy
@@ -147,10 +153,24 @@ def test_unequal_lengths_fit_and_predict_in_both_forms():
     assert np.isnan(padded).any() and all(s.shape[0] == 2 for s in series)  # untouched
 
 
-def test_unequal_lengths_reach_the_autoencoder():
-    series, _, _ = _gestures(30)
-    Z = NebulaAutoencoder(2, encoder="sequence", max_epochs=5, random_state=0).fit_transform(series)
-    assert Z.shape == (30, 10) and np.isfinite(Z).all()
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: NebulaAutoencoder(2, encoder="sequence", max_epochs=3, random_state=0),
+        lambda: VariationalSimSiam(encoder="sequence", max_epochs=2, random_state=0),
+        lambda: VariationalJointEmbedding(encoder="sequence", max_epochs=2, random_state=0),
+        lambda: LabelDisentangledVAE(encoder="sequence", max_epochs=2, random_state=0),
+    ],
+    ids=["NebulaAutoencoder", "VariationalSimSiam", "VariationalJointEmbedding",
+         "LabelDisentangledVAE"],
+)
+def test_unequal_lengths_reach_every_estimator(make):
+    series, padded, y = _gestures(30)
+    model = make().fit(series, y)
+    assert model.input_shape_ == (2, 70)
+    Z = model.transform(padded)
+    assert len(Z) == 30 and np.isfinite(Z).all()
+    np.testing.assert_allclose(model.transform(series), Z, atol=1e-5)
 
 
 @pytest.mark.parametrize(
