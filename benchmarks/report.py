@@ -115,13 +115,42 @@ def _clustering_section():
         + ", ".join(f"``{name}``" for name in PEER_RESULTS))
 
 
+VOLUME_RESULTS = ["clustering-volumes", "clustering-volumes-solid"]
+
+
 def _volumes_section():
-    tables = read_tables("clustering-volumes")
-    if not tables:
+    names = [name for name in VOLUME_RESULTS if read_tables(name)]
+    if not names:
         return ""
-    rows = [[r["dataset"], r["method"], _acc(r)] for r in tables[0]]
-    return "\n" + _csv_table("Volumes (encoder='conv3d')", ["data", "method", "ACC"], rows,
-                              _source("clustering-volumes"))
+    rows = [[r["dataset"], r["method"], _acc(r), _seconds(r)]
+            for name in names for r in read_tables(name)[0]]
+    return "\n" + _csv_table("Volumes (encoder='conv3d')", ["data", "method", "ACC", "fit s"],
+                              rows, "; ".join(_source(name) for name in names))
+
+
+# The series-only tables: defaults and peers at 5 seeds, one row per metric.
+SERIES_RESULTS = ["clustering-series", "clustering-series-sequences", "clustering-series-metrics"]
+
+
+def _series_section():
+    """Every series set, every method: sknebula at its default and at each
+    ``metric``, beside the series peers (aeon, tslearn) and the vector ones."""
+    rows, sources = [], []
+    for name in SERIES_RESULTS:
+        tables = read_tables(name)
+        if not tables:
+            continue
+        sources.append(_source(name))
+        seeds = len(tables[0][0]["ACC per seed"].split())
+        rows += [[r["dataset"], r["method"], seeds, _acc(r), r["NMI"].split(" ")[0],
+                  _seconds(r)] for r in tables[0]]
+    if not rows:
+        return ""
+    order = list(dict.fromkeys(r[0] for r in rows))
+    rows.sort(key=lambda r: order.index(r[0]))
+    return "\n" + _csv_table(
+        "Series (encoder='sequence'): the default, each metric, and the series peers",
+        ["data", "method", "seeds", "ACC (worst)", "NMI", "fit s"], rows, "; ".join(sources))
 
 
 def _embedding_section():
@@ -154,7 +183,8 @@ def _disentangle_section():
 
 def defaults_page():
     """The user guide's "Results at the defaults" page, from results/."""
-    sections = [_clustering_section(), _volumes_section(), _embedding_section(),
+    sections = [_clustering_section(), _series_section(), _volumes_section(),
+                _embedding_section(),
                 _disentangle_section()]
     return PAGE_INTRO + "".join(sections)
 
@@ -172,7 +202,8 @@ def main():
              "clustering-nvc-digits-machine4",
              "clustering-ninit", "clustering-peers",
              "clustering-tspeers",
-             "clustering-tspeers-more", "clustering-clustpy", "clustering-volumes",
+             "clustering-tspeers-more", *SERIES_RESULTS, "clustering-clustpy",
+             *VOLUME_RESULTS,
              "clustering", "select_k", "select_k-ninit",
              "ablation",
              "throughput-overhead", "throughput-large", "throughput-search",
