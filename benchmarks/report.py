@@ -129,7 +129,8 @@ def _volumes_section():
 
 
 # The series-only tables: defaults and peers at 5 seeds, one row per metric.
-SERIES_RESULTS = ["clustering-series", "clustering-series-sequences", "clustering-series-metrics"]
+SERIES_RESULTS = ["clustering-series", "clustering-series-osuleaf", "clustering-series-sequences",
+                  "clustering-series-metrics"]
 
 
 def _series_section():
