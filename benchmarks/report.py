@@ -130,7 +130,7 @@ def _volumes_section():
 
 # The series-only tables: defaults and peers at 5 seeds, one row per metric.
 SERIES_RESULTS = ["clustering-series", "clustering-series-osuleaf", "clustering-series-sequences",
-                  "clustering-series-metrics"]
+                  "clustering-series-metrics", "clustering-series-metrics-osuleaf"]
 
 
 def _series_section():
