@@ -223,10 +223,11 @@ def equal_length(X, length=None):
         length = max(s.shape[-1] for s in series)
     grid = np.linspace(0.0, 1.0, length)
     out = np.empty((len(series), *series[0].shape[:-1], length))
-    for row, s in enumerate(series):
+    rows = out.reshape(len(series), -1, length)  # a view: channels on one axis
+    for row, s in zip(rows, series):
         own = np.linspace(0.0, 1.0, s.shape[-1])
         for c, channel in enumerate(s.reshape(-1, s.shape[-1])):
-            out.reshape(len(series), -1, length)[row, c] = np.interp(grid, own, channel)
+            row[c] = np.interp(grid, own, channel)
     return out
 
 
@@ -277,7 +278,9 @@ def is_unequal_length(X):
     if isinstance(X, np.ndarray):
         if X.dtype == object:
             return True
-        return np.issubdtype(X.dtype, np.floating) and bool(np.isnan(X).any())
+        # min() propagates NaN without a boolean copy of X (a memory map
+        # may be large); this runs on every predict and transform.
+        return np.issubdtype(X.dtype, np.floating) and X.size > 0 and bool(np.isnan(X.min()))
     if is_series_list(X):
         return len({np.shape(s) for s in X}) > 1 or any(
             np.isnan(np.asarray(s, dtype=np.float64)).any() for s in X

@@ -12,6 +12,7 @@ import scipy.sparse as sp
 from sklearn.preprocessing import normalize
 from torch import nn
 
+from ..series import spectrum_features
 from .conv2d import ConvDecoder, ConvEncoder
 
 
@@ -69,10 +70,8 @@ def series_descriptor(X):
     True
     """
     X = np.asarray(X, dtype=np.float64)
-    X = X[:, None] if X.ndim == 2 else X
     flat = X.reshape(len(X), -1)
-    spectrum = np.abs(np.fft.rfft(X, axis=-1)).reshape(len(X), -1)
-    return np.hstack([_unit_mean_norm(flat), _unit_mean_norm(spectrum)])
+    return np.hstack([_unit_mean_norm(flat), _unit_mean_norm(spectrum_features(X))])
 
 
 # Bigrams are hashed into this many columns (exact below 1024 tokens).
