@@ -22,6 +22,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from . import _distributed
 from ._callbacks import DivergenceGuard, TermAverager
 from ._data import batch_loader
+from ._random import global_state_kept
 from ._net import NebulaNet, batched_apply
 from .nn import ARCHITECTURES, auto_hidden_dims, default_reconstruction
 from .series import equal_length, is_series_list, is_unequal_length
@@ -102,8 +103,7 @@ def keeps_global_random_state(fit):
 
     @functools.wraps(fit)
     def fit_with_own_generators(self, *args, **kwargs):
-        devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
-        with torch.random.fork_rng(devices=devices):
+        with global_state_kept():
             return fit(self, *args, **kwargs)
 
     return fit_with_own_generators

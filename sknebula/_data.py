@@ -224,9 +224,12 @@ class NeighbourPairs(torch.utils.data.Dataset):
     The pool is X itself, or (data-parallel) the rows of every rank, X's own
     from row ``offset`` on; the partner table ``neighbours`` indexes the
     pool. Indexing takes an array of indices, so whole batches are gathered
-    in one numpy call (see :func:`batch_loader`). Neighbours are drawn from
-    torch's global generator, which the estimators seed.
+    in one numpy call (see :func:`batch_loader`). Neighbours, and the batch
+    order, are drawn from ``generator`` (torch's global one when None); the
+    estimators set it while they train (:mod:`sknebula._random`).
     """
+
+    generator = None
 
     def __init__(self, X, Y, neighbours, pool=None, offset=None):
         self.X = X
@@ -250,10 +253,23 @@ class NeighbourPairs(torch.utils.data.Dataset):
         x = self._rows[index]
         inputs = {"x": x}
         if self._partners is not None:
-            pick = torch.randint(self._partners.shape[1], index.shape)
+            pick = torch.randint(self._partners.shape[1], index.shape, generator=self.generator)
             inputs["partner"] = self._pool[self._partners[index, pick].long()]
         # The target is usually the input itself: gather it once.
         return inputs, x if self._targets is self._rows else self._targets[index]
+
+
+class _StreamSampler(RandomSampler):
+    """A RandomSampler that, each epoch, seeds its permutation from the
+    dataset's ``generator`` (torch's global one when it has none), as
+    RandomSampler does from the global generator: the same order for the
+    same stream."""
+
+    def __iter__(self):
+        source = getattr(self.data_source, "generator", None)
+        seed = int(torch.empty((), dtype=torch.int64).random_(generator=source).item())
+        self.generator = torch.Generator().manual_seed(seed)
+        return super().__iter__()
 
 
 def batch_loader(dataset, batch_size, shuffle=True, epoch_samples=None, **kwargs):
@@ -266,8 +282,12 @@ def batch_loader(dataset, batch_size, shuffle=True, epoch_samples=None, **kwargs
     number of steps.
     """
     if shuffle:
-        sampler = RandomSampler(dataset, num_samples=epoch_samples)
+        sampler = _StreamSampler(dataset, num_samples=epoch_samples)
     else:
         sampler = range(len(dataset))
     batches = BatchSampler(sampler, batch_size, drop_last=False)
-    return DataLoader(dataset, sampler=batches, batch_size=None, **kwargs)
+    # The loader draws a seed for its workers every epoch, even without
+    # workers: from the dataset's generator too, so that training leaves
+    # torch's global one alone.
+    generator = getattr(dataset, "generator", None)
+    return DataLoader(dataset, sampler=batches, batch_size=None, generator=generator, **kwargs)

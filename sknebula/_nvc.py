@@ -30,6 +30,7 @@ from ._anchors import (
     relocate_starving_anchors,
     set_anchors,
 )
+from ._random import build_seeded, drawing_from, fresh_generator, noise_generator
 from ._callbacks import AnchorInitializer, AnchorReseeder, cosine_after_warmup
 from ._data import (
     NEIGHBOR_ALGORITHMS,
@@ -361,19 +362,19 @@ class NebulaBase(TransformerMixin, BaseDeepEstimator):
         reconstruction = self._reconstruction(target)
         X32 = np.asarray(X, dtype=np.float32)
         seeds = self._seeds(self.n_init_)
-        torch.manual_seed(seeds[0])
         # Built first: a sample shape that does not fit the encoder is
         # reported before the neighbour search.
-        module = self._build_module(X32, target, reconstruction)
+        module, generator = build_seeded(
+            partial(self._build_module, X32, target, reconstruction), seeds[0]
+        )
         data = self._pairs(X32, X32 if target is X else np.asarray(target, np.float32))
         criterion_params = self._criterion_params(reconstruction, target)
-        warm = self._warm_up(module, data, criterion_params, warmup)
+        warm = self._warm_up(module, data, criterion_params, warmup, generator, seeds[0])
         # A warm-up stopped early (interrupted, or by a callback) ends the fit.
         stopped = warm is not None and len(warm.history) < warmup
         epochs = 0 if stopped else self.n_epochs_ - warmup
         restarts = []
         for seed in seeds[: 1 if stopped else None]:
-            torch.manual_seed(seed)
             start = copy.deepcopy(module if warm is None else warm.module_)
             restarts.append(
                 self._anchor_phase(start, X32, data, criterion_params, warm, epochs, seed)
@@ -468,9 +469,10 @@ class NebulaBase(TransformerMixin, BaseDeepEstimator):
             balance_weight=self.balance_weight,
         )
 
-    def _warm_up(self, module, data, criterion_params, warmup):
+    def _warm_up(self, module, data, criterion_params, warmup, generator, seed):
         """Train ``module`` for the ``warmup`` epochs before the anchors
-        exist (at the full rate); the net, or None without a warm-up.
+        exist (at the full rate), drawing from ``generator`` (see
+        :mod:`sknebula._random`); the net, or None without a warm-up.
 
         Restarts share it: what sets restarts apart is where the anchors
         land and how the assignment settles, which the anchor phase decides.
@@ -483,7 +485,9 @@ class NebulaBase(TransformerMixin, BaseDeepEstimator):
             module, NebulaLoss, criterion_params, len(data), warmup,
             callbacks=[("lr", LRScheduler(policy=LambdaLR, lr_lambda=constant))],
         )
-        return self._fit_net(net, data, warmup)
+        noise = noise_generator(generator, seed, net.device)
+        with drawing_from(generator, noise, module, data):
+            return self._fit_net(net, data, warmup)
 
     def _anchor_phase(self, module, X32, data, criterion_params, warm, epochs, seed):
         """One restart: place the anchors on ``module`` (fresh, or a copy of
@@ -514,7 +518,10 @@ class NebulaBase(TransformerMixin, BaseDeepEstimator):
             ],
         )
         if epochs > 0:
-            self._fit_net(net, data, epochs, before=self.n_epochs_ - epochs)
+            generator = fresh_generator(seed)
+            noise = noise_generator(generator, seed, net.device)
+            with drawing_from(generator, noise, module, data):
+                self._fit_net(net, data, epochs, before=self.n_epochs_ - epochs)
         else:  # the warm-up was stopped early: no anchor phase to train
             net.initialize()
         if not net.module_.anchors_placed:

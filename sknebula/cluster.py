@@ -93,8 +93,10 @@ class NebulaVariationalClusterer(
     callbacks : list of skorch callbacks, default=None
         Extra skorch callbacks (copied, never modified).
     random_state : int, RandomState instance or None, default=None
-        Seeds torch, the partner draws and the anchor k-means. Results are
-        reproducible on CPU for a fixed number of torch threads.
+        Seeds the initial weights, the fit's own torch generators (batch
+        order, partner draws, noise) and the anchor k-means; torch's global
+        generators are left as they were. Results are reproducible on CPU
+        for a fixed number of torch threads, also when fits run in threads.
     verbose : int, default=0
         skorch verbosity; 0 prints nothing.
 

@@ -25,6 +25,10 @@ class NebulaVAE(nn.Module):
         Number of learnable nebula anchors.
     """
 
+    # Generator of the reparameterisation noise (torch's global one when
+    # None); the estimators set it while they train.
+    noise_generator = None
+
     def __init__(self, encoder, decoder, latent_dim, n_anchors):
         super().__init__()
         self.encoder = encoder
@@ -66,7 +70,10 @@ class NebulaVAE(nn.Module):
     def forward(self, x, partner=None):
         mu, logvar = self.encode(x)
         if self.training:
-            z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+            noise = torch.randn(
+                mu.shape, dtype=mu.dtype, device=mu.device, generator=self.noise_generator
+            )
+            z = mu + noise * torch.exp(0.5 * logvar)
         else:
             z = mu
         out = {"mu": mu, "logvar": logvar, "z": z, "recon": self.decode(z)}
