@@ -7,12 +7,15 @@ bits with the thread count of the OpenMP runtime, which may depend on the
 import order.
 """
 
+import warnings
+
 import numpy as np
+import scipy.sparse as sp
 import torch
-from sklearn.cluster import KMeans
+from sklearn.cluster import KMeans, SpectralClustering
 
 from ._data import single_threaded
-from ._distributed import gather_rows, on_rank_zero, total
+from ._distributed import gather_rows, on_rank_zero, total, world_size
 from ._net import batched_apply
 
 
@@ -20,6 +23,11 @@ from ._net import batched_apply
 # each fitted on, and judged on, at most PLACEMENT_ROWS latents.
 ANCHOR_CANDIDATES = 64
 PLACEMENT_ROWS = 10_000
+# Partners per sample in the graph whose own partition joins the candidates
+# (the closest, the purest), and the most rows that graph may have: beyond,
+# its spectral embedding would cost more than the rest of the placement.
+GRAPH_PARTNERS = 5
+GRAPH_PARTITION_ROWS = PLACEMENT_ROWS
 
 
 def latent_means(net, X):
@@ -155,6 +163,53 @@ def partner_modularity(mu, neighbours, centres, rows, offset=0):
     return float((theirs == own[:, None]).mean() - (shares**2).sum())
 
 
+@single_threaded
+def graph_partition_centres(mu, neighbours, n_clusters, random_state):
+    """Centres of the partition that the partner graph itself suggests, or
+    None when it has an empty part.
+
+    Spectral clustering (with the deterministic ``cluster_qr`` labelling)
+    of the symmetrised graph of every sample's ``GRAPH_PARTNERS`` closest
+    partners; each centre is the mean latent of its part. k-means splits
+    the latents where they spread most; when a class is a union of
+    sub-groups, and a smaller group stands apart from the rest, that split
+    cuts across the classes while the graph still holds each class
+    together (the Nebula guide has the case).
+    """
+    n = len(mu)
+    if not 2 <= n_clusters < n // 2:
+        return None
+    closest = neighbours[:, :GRAPH_PARTNERS]
+    graph = sp.csr_matrix(
+        (np.ones(closest.size), (np.repeat(np.arange(n), closest.shape[1]), closest.ravel())),
+        shape=(n, n),
+    )
+    graph = ((graph + graph.T) > 0).astype(np.float64)
+    with warnings.catch_warnings():
+        # Parts that do not touch are what the partition should find.
+        warnings.filterwarnings("ignore", "Graph is not fully connected")
+        labels = SpectralClustering(
+            n_clusters, affinity="precomputed", assign_labels="cluster_qr",
+            random_state=random_state,
+        ).fit_predict(graph)
+    counts = np.bincount(labels, minlength=n_clusters)
+    if (counts == 0).any():
+        return None
+    return np.stack([mu[labels == k].mean(0) for k in range(n_clusters)])
+
+
+def _graph_candidate(mu, neighbours, n_clusters, random_state, offset):
+    """:func:`graph_partition_centres` on the partner graph of every row
+    (of every rank, data-parallel), or None where that graph is too large
+    or a rank holds only its own shard's partners."""
+    if offset is None and world_size() > 1:
+        return None
+    table = neighbours if offset is None else gather_rows(neighbours)
+    if len(table) != len(mu) or len(mu) > GRAPH_PARTITION_ROWS:
+        return None
+    return on_rank_zero(graph_partition_centres, mu, table, n_clusters, random_state)
+
+
 def init_anchors_from_data(
     net, X, random_state, neighbours=None, n_candidates=ANCHOR_CANDIDATES, offset=None
 ):
@@ -162,10 +217,12 @@ def init_anchors_from_data(
     every rank's X, data-parallel).
 
     With a partner table ``neighbours``, ``n_candidates`` k-means solutions
-    are drawn and the one whose assignment keeps the partners together best
-    (modularity on the partner graph, :func:`sknebula.metrics.graph_modularity`)
-    is kept (both on at most ``PLACEMENT_ROWS`` latents, so the cost does
-    not grow with the data). Inertia is a poor judge here, since the
+    are drawn, and on up to ``GRAPH_PARTITION_ROWS`` rows the partner
+    graph's own partition (:func:`graph_partition_centres`) joins them; the
+    one whose assignment keeps the partners together best (modularity on
+    the partner graph, :func:`sknebula.metrics.graph_modularity`) is kept
+    (both on at most ``PLACEMENT_ROWS`` latents, so the cost does not grow
+    with the data). Inertia is a poor judge here, since the
     partners say which points belong together and k-means does not read
     them (measured in the Nebula guide). Without partners, the lowest inertia of
     3 starts. ``offset`` is None when the table indexes this rank's rows,
@@ -180,6 +237,8 @@ def init_anchors_from_data(
         centres = on_rank_zero(_kmeans_centres, mu, n_anchors, random_state)
     else:
         candidates = on_rank_zero(_candidate_centres, mu, n_anchors, n_candidates, random_state)
+        graph = _graph_candidate(mu, neighbours, n_anchors, random_state, offset)
+        candidates += [] if graph is None else [graph]
         # Each rank judges every candidate on its own partners; the sum
         # over ranks picks the same one everywhere.
         rows = evenly_spaced(len(mu_local), PLACEMENT_ROWS)

@@ -8,7 +8,9 @@ import torch
 
 from sknebula import NebulaVariationalClusterer
 from sknebula._callbacks import cosine_after_warmup
+from sknebula import _anchors
 from sknebula._anchors import (
+    graph_partition_centres,
     init_anchors_from_data,
     nearest_anchor,
     partner_modularity,
@@ -20,9 +22,9 @@ from sknebula.nn import NebulaVAE
 class _Identity(torch.nn.Module):
     """A module whose latent means are its inputs, with two anchors."""
 
-    def __init__(self):
+    def __init__(self, dim=1):
         super().__init__()
-        self.anchors = torch.nn.Parameter(torch.zeros(2, 1))
+        self.anchors = torch.nn.Parameter(torch.zeros(2, dim))
         self.register_buffer("anchors_ready", torch.tensor(False))
         self.anchors_placed = False
 
@@ -54,6 +56,55 @@ def test_anchors_start_at_the_k_means_solution_that_keeps_partners_together(seed
     nearest = nearest_anchor(mu.astype(np.float64), net.module_.anchors.detach().double().numpy())
     assert len(set(nearest[group < 2])) == 1, "the partners' cluster was split"
     assert set(nearest[group == 2]).isdisjoint(nearest[group < 2])
+
+
+def _parallel_chains():
+    """Two parallel chains of 200 points, 10 long and 1.5 apart: 2-means
+    cuts both across their length. Each point's partners are the points
+    next to it along its own chain."""
+    rng = np.random.RandomState(0)
+    along = np.tile(np.linspace(0.0, 10.0, 200), 2)
+    chain = np.repeat([0, 1], 200)
+    mu = np.column_stack([along, 1.5 * chain]) + rng.normal(scale=0.05, size=(400, 2))
+    position = np.tile(np.arange(200), 2)
+    steps = np.array([-1, 1, -2, 2, 3])
+    beside = np.abs(position[:, None] + steps)  # reflected at the start
+    beside = np.where(beside > 199, 2 * 199 - beside, beside)
+    return mu.astype(np.float32), chain, beside + 200 * chain[:, None]
+
+
+def _share_kept(labels, truth):
+    """How many labels agree with the truth, under the better naming of two."""
+    same = (labels == truth).mean()
+    return max(same, 1.0 - same)
+
+
+def test_the_partner_graph_partition_separates_chains_that_k_means_cuts():
+    from sklearn.cluster import KMeans
+
+    mu, chain, partners = _parallel_chains()
+    assert (chain[partners] == chain[:, None]).all()
+    centres = graph_partition_centres(mu.astype(np.float64), partners, 2, 0)
+    assert _share_kept(nearest_anchor(mu.astype(np.float64), centres), chain) == 1.0
+    kmeans = KMeans(2, n_init=10, random_state=0).fit(mu).cluster_centers_
+    assert _share_kept(nearest_anchor(mu.astype(np.float64), kmeans), chain) < 0.7
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_anchors_start_at_the_graph_partition_when_it_keeps_partners_best(seed, monkeypatch):
+    mu, chain, partners = _parallel_chains()
+
+    def placed():
+        net = SimpleNamespace(module_=_Identity(dim=2), device="cpu")
+        init_anchors_from_data(net, mu, seed, partners)
+        anchors = net.module_.anchors.detach().double().numpy()
+        return _share_kept(nearest_anchor(mu.astype(np.float64), anchors), chain)
+
+    assert placed() == 1.0
+    # Above its row limit the graph's partition is not drawn, and no
+    # k-means candidate separates the chains.
+    monkeypatch.setattr(_anchors, "GRAPH_PARTITION_ROWS", len(mu) - 1)
+    assert placed() < 0.7
 
 
 def test_partner_modularity_on_every_row_is_the_graph_modularity():
