@@ -52,6 +52,25 @@ def auto_epochs(n_samples, full_passes, batch_size=None, min_steps=0, epoch_rows
     return int(epochs)
 
 
+# batch_size="auto" (the nebula estimators): the largest batch, and the
+# smallest it shrinks to on small data.
+MAX_AUTO_BATCH = 512
+MIN_AUTO_BATCH = 64
+
+
+def auto_batch(epoch_rows, full_passes, min_steps):
+    """Batch for ``batch_size="auto"``: ``MAX_AUTO_BATCH``, or, on data so
+    small that ``full_passes`` epochs at it make fewer than ``min_steps``
+    optimiser steps, the batch that makes them in ``full_passes`` epochs
+    (at least ``MIN_AUTO_BATCH``): small data then takes more, smaller
+    steps instead of more passes. An epoch steps through ``epoch_rows``
+    rows (data-parallel, those of the largest shard)."""
+    rows = max(int(epoch_rows), 1)
+    if -(-rows // MAX_AUTO_BATCH) * full_passes >= min_steps:
+        return MAX_AUTO_BATCH
+    return int(max(MIN_AUTO_BATCH, -(-rows * full_passes // max(min_steps, 1))))
+
+
 # n_init="auto": restarts while all of them together see no more samples
 # than SAMPLE_BUDGET, at most MAX_AUTO_RESTARTS.
 MAX_AUTO_RESTARTS = 3
@@ -271,12 +290,18 @@ class BaseDeepEstimator(BaseEstimator):
 
     # --------------------------------------------------------------- training
     def _resolve_epochs(self, n_samples):
-        """Set ``n_epochs_``, the epochs this fit trains, from ``max_epochs``
-        and the number of training samples (of all ranks, data-parallel)."""
+        """Set ``batch_size_`` and ``n_epochs_``, the batch and the epochs
+        this fit trains, from ``batch_size``, ``max_epochs`` and the number
+        of training samples (of all ranks, data-parallel)."""
+        rows = _distributed.total(n_samples, "max")
+        if self.batch_size == "auto":
+            self.batch_size_ = auto_batch(rows, self._full_passes, self._min_steps)
+        else:
+            self.batch_size_ = int(self.batch_size)
         if self.max_epochs == "auto":
             self.n_epochs_ = auto_epochs(
-                _distributed.total(n_samples), self._full_passes, self.batch_size,
-                self._min_steps, epoch_rows=_distributed.total(n_samples, "max"),
+                _distributed.total(n_samples), self._full_passes, self.batch_size_,
+                self._min_steps, epoch_rows=rows,
             )
         else:
             self.n_epochs_ = int(self.max_epochs)
@@ -329,7 +354,7 @@ class BaseDeepEstimator(BaseEstimator):
             optimizer=self.optimizer,
             lr=self.lr,
             max_epochs=self.n_epochs_ if max_epochs is None else max_epochs,
-            batch_size=min(self.batch_size, n_samples),
+            batch_size=min(self.batch_size_, n_samples),
             train_split=None,
             iterator_train=batch_loader,
             device=self._device(),
@@ -369,7 +394,7 @@ class BaseDeepEstimator(BaseEstimator):
     def _apply(self, X, fn):
         """Batched, gradient-free ``fn(module, x)`` over validated X."""
         return batched_apply(
-            self.net_.module_, X, fn, self.net_.device, max(self.batch_size, 256)
+            self.net_.module_, X, fn, self.net_.device, max(self.batch_size_, 256)
         )
 
     @property

@@ -17,7 +17,16 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from ._base import SAMPLE_BUDGET, BaseDeepEstimator, auto_epochs, auto_restarts, max_epochs_doc
+from ._base import (
+    MAX_AUTO_BATCH,
+    MIN_AUTO_BATCH,
+    SAMPLE_BUDGET,
+    BaseDeepEstimator,
+    auto_batch,
+    auto_epochs,
+    auto_restarts,
+    max_epochs_doc,
+)
 from ._distributed import gather_rows, on_rank_zero, pooled_rows, total, world_size
 from ._anchors import (
     PLACEMENT_ROWS,
@@ -72,8 +81,6 @@ JUDGED_PARTNERS = 5
 POOL_BYTES = 2**30
 
 
-# The clusterer's and the autoencoder's default batch_size.
-BATCH_SIZE = 512
 
 # Parameter docs the clusterer and the autoencoder share word for word.
 PARTNERS_PARAM_DOC = """    n_neighbors : int or "auto", default="auto"
@@ -139,13 +146,22 @@ def _largest_n(restarts):
     """The most samples on which ``n_init="auto"`` trains ``restarts``
     restarts, found from the code's own rules (for the docs)."""
     def trained(n):
-        epochs = auto_epochs(n, NebulaBase._full_passes, BATCH_SIZE, NebulaBase._min_steps)
+        batch = auto_batch(n, NebulaBase._full_passes, NebulaBase._min_steps)
+        epochs = auto_epochs(n, NebulaBase._full_passes, batch, NebulaBase._min_steps)
         return auto_restarts(n, epochs, WARMUP_SHARE)
     lo, hi = 1, SAMPLE_BUDGET
     while lo < hi:  # restarts fall as n grows
         mid = (lo + hi + 1) // 2
         lo, hi = (mid, hi) if trained(mid) >= restarts else (lo, mid - 1)
     return lo
+
+
+def _auto_batch_limit():
+    """The fewest samples on which ``batch_size="auto"`` takes the largest
+    batch (for the docs)."""
+    passes, steps = NebulaBase._full_passes, NebulaBase._min_steps
+    return next(n for n in range(1, MAX_AUTO_BATCH * steps)
+                if auto_batch(n, passes, steps) == MAX_AUTO_BATCH)
 
 
 def nebula_params_doc(n_init_default):
@@ -198,10 +214,16 @@ def nebula_params_doc(n_init_default):
             "Total training epochs (warm-up included).",
             NebulaBase._min_steps,
         )
-        + f"""    batch_size : int, default={BATCH_SIZE}
+        + f"""    batch_size : int or "auto", default="auto"
         Mini-batch size. The in-batch terms (InfoNCE's negatives, the
         anchor balance) see a batch at a time, so it is part of the
-        objective as well as of the cost.
+        objective as well as of the cost. "auto" takes {MAX_AUTO_BATCH}, or,
+        where {NebulaBase._full_passes} epochs of {MAX_AUTO_BATCH} would make
+        fewer than {NebulaBase._min_steps} optimiser steps (fewer than
+        {_auto_batch_limit():,} samples), the batch that makes them in
+        {NebulaBase._full_passes} epochs, at least {MIN_AUTO_BATCH}: small data
+        takes more, smaller steps rather than more passes. The batch used is
+        in ``batch_size_``.
     lr : float, default=2e-3
         Learning rate.
 """
@@ -210,6 +232,8 @@ def nebula_params_doc(n_init_default):
 
 N_INIT_ATTR_DOC = """    n_init_ : int
         Restarts trained: ``n_init``, or what "auto" made of it.
+    batch_size_ : int
+        Mini-batch size trained: ``batch_size``, or what "auto" made of it.
 """
 
 
@@ -292,10 +316,12 @@ class NebulaBase(TransformerMixin, BaseDeepEstimator):
         "balance_weight": [Interval(Real, 0, None, closed="left")],
         "reconstruction": [StrOptions({"auto", *RECONSTRUCTIONS})],
         "n_init": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
     }
 
     # On small data a fit makes 80 passes and at least 320 steps (80 passes
-    # of digits are 320 batches of 512); the warm-up takes WARMUP_SHARE.
+    # of digits are 320 batches of 512; smaller data takes smaller batches,
+    # see auto_batch); the warm-up takes WARMUP_SHARE.
     _full_passes = 80
     _min_steps = 320
     _data_parallel = True

@@ -7,7 +7,7 @@ from sklearn.metrics import r2_score
 from sklearn.utils.validation import check_array, check_consistent_length, check_is_fitted
 
 from ._base import N_EPOCHS_ATTR_DOC, keeps_global_random_state
-from ._nvc import BATCH_SIZE, N_INIT_ATTR_DOC, NebulaBase, nebula_params_doc
+from ._nvc import N_INIT_ATTR_DOC, NebulaBase, nebula_params_doc
 from .objectives.reconstruction import chamfer_distance
 
 
@@ -123,7 +123,7 @@ class NebulaAutoencoder(ClassNamePrefixFeaturesOutMixin, NebulaBase):
         reconstruction="auto",
         n_init=1,
         max_epochs="auto",
-        batch_size=BATCH_SIZE,
+        batch_size="auto",
         lr=2e-3,
         optimizer=torch.optim.Adam,
         device="auto",

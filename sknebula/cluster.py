@@ -14,7 +14,7 @@ from scipy.special import softmax
 from ._anchors import anchor_sq_distances, nearest_anchor, single_threaded
 from ._base import N_EPOCHS_ATTR_DOC, keeps_global_random_state
 from ._distributed import gather_rows, on_rank_zero, total
-from ._nvc import BATCH_SIZE, N_INIT_ATTR_DOC, NebulaBase, nebula_params_doc
+from ._nvc import N_INIT_ATTR_DOC, NebulaBase, nebula_params_doc
 from .metrics import graph_modularity
 
 # Below this share of partners in their sample's cluster, fit warns.
@@ -190,7 +190,7 @@ class NebulaVariationalClusterer(
         reconstruction="auto",
         n_init="auto",
         max_epochs="auto",
-        batch_size=BATCH_SIZE,
+        batch_size="auto",
         lr=2e-3,
         optimizer=torch.optim.Adam,
         device="auto",

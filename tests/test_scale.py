@@ -17,7 +17,15 @@ from sknebula import (
     VariationalSimSiam,
 )
 from sknebula import _base, _data
-from sknebula._base import MIN_AUTO_EPOCHS, SAMPLE_BUDGET, auto_epochs, auto_restarts
+from sknebula._base import (
+    MAX_AUTO_BATCH,
+    MIN_AUTO_BATCH,
+    MIN_AUTO_EPOCHS,
+    SAMPLE_BUDGET,
+    auto_batch,
+    auto_epochs,
+    auto_restarts,
+)
 from sknebula._data import neighbour_table
 from sknebula._nvc import NebulaBase
 
@@ -51,6 +59,36 @@ def test_auto_epochs_train_at_least_the_step_floor_on_small_data():
     # Data-parallel, two ranks of 899 rows step through an epoch of digits in
     # two batches each: as many epochs as make the floor on those steps.
     assert auto_epochs(1797, 80, batch_size=512, min_steps=320, epoch_rows=899) == 160
+
+
+def test_auto_batch_makes_the_step_floor_in_the_passes_on_small_data():
+    # Where 80 passes at the largest batch make the 320 steps, it stays.
+    assert auto_batch(1797, 80, 320) == MAX_AUTO_BATCH
+    assert auto_batch(10**6, 80, 320) == MAX_AUTO_BATCH
+    # Below, the batch that makes them in 80 passes: n / 4, rounded up...
+    for n in (1200, 640, 442, 256):
+        batch = auto_batch(n, 80, 320)
+        assert batch == -(-n // 4)
+        assert auto_epochs(n, 80, batch_size=batch, min_steps=320) == 80
+    # ... but never below the smallest batch, where the floor adds passes.
+    assert auto_batch(150, 80, 320) == MIN_AUTO_BATCH
+    assert auto_epochs(150, 80, batch_size=MIN_AUTO_BATCH, min_steps=320) == 107
+    # Data-parallel, the largest shard's rows set the steps of an epoch.
+    assert auto_batch(899, 80, 320) == 225
+
+
+@pytest.mark.parametrize("make", [NebulaVariationalClusterer, NebulaAutoencoder])
+def test_batch_size_auto_is_resolved_at_fit_and_an_integer_kept(make):
+    X, _ = _blobs()
+    params = {k: v for k, v in SMALL.items() if k not in ("batch_size", "max_epochs")}
+    est = make(n_anchors=3, **params).fit(X)
+    assert est.batch_size == "auto"  # the parameter is left as given
+    assert est.batch_size_ == MIN_AUTO_BATCH and est.n_epochs_ == auto_epochs(
+        len(X), 80, batch_size=MIN_AUTO_BATCH, min_steps=320)
+    est = make(n_anchors=3, batch_size=32, max_epochs=2, **params).fit(X)
+    assert est.batch_size_ == 32
+    # Each epoch stepped through the data in batches of 32.
+    assert [b["train_batch_size"] for b in est.history_[-1, "batches"]] == [32, 32, 32, 24]
 
 
 @pytest.mark.parametrize(
