@@ -77,7 +77,7 @@ def read_tables(name):
 
 # The result files that hold NebulaVariationalClusterer's rows at its defaults
 # (one per thread count, run side by side), and the peers' rows.
-NVC_RESULTS = ("clustering-nvc", "clustering-nvc-2threads")
+NVC_RESULTS = ("clustering-nvc", "clustering-nvc-long", "clustering-nvc-2threads")
 PEER_RESULTS = ("clustering-peers", "clustering-tspeers", "clustering-tspeers-more",
                 "clustering-clustpy")
 

@@ -137,6 +137,10 @@ DATASETS = {
     "OSULeaf": _aeon("OSULeaf"),
     "BasicMotions": _aeon("BasicMotions"),
     "JapaneseVowels": _aeon("JapaneseVowels"),
+    # Series sets that judge the defaults and were never tuned on.
+    "GunPoint": _aeon("GunPoint"),
+    "ItalyPowerDemand": _aeon("ItalyPowerDemand"),
+    "PickupGestureWiimoteZ": _aeon("PickupGestureWiimoteZ"),
     "markov-tokens": markov_tokens,
     "pointclouds": point_clouds,
     "ballbox-volumes": ball_box_volumes,
