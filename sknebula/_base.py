@@ -295,7 +295,11 @@ class BaseDeepEstimator(BaseEstimator):
         of training samples (of all ranks, data-parallel)."""
         rows = _distributed.total(n_samples, "max")
         if self.batch_size == "auto":
-            self.batch_size_ = auto_batch(rows, self._full_passes, self._min_steps)
+            # Smaller batches make the step floor of max_epochs="auto"; whoever
+            # fixes the epochs fixes the cost, as with n_init="auto".
+            self.batch_size_ = MAX_AUTO_BATCH
+            if self.max_epochs == "auto":
+                self.batch_size_ = auto_batch(rows, self._full_passes, self._min_steps)
         else:
             self.batch_size_ = int(self.batch_size)
         if self.max_epochs == "auto":

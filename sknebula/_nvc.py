@@ -222,8 +222,8 @@ def nebula_params_doc(n_init_default):
         fewer than {NebulaBase._min_steps} optimiser steps (fewer than
         {_auto_batch_limit():,} samples), the batch that makes them in
         {NebulaBase._full_passes} epochs, at least {MIN_AUTO_BATCH}: small data
-        takes more, smaller steps rather than more passes. The batch used is
-        in ``batch_size_``.
+        takes more, smaller steps rather than more passes. With an integer
+        ``max_epochs``, {MAX_AUTO_BATCH}. The batch used is in ``batch_size_``.
     lr : float, default=2e-3
         Learning rate.
 """

@@ -85,6 +85,8 @@ def test_batch_size_auto_is_resolved_at_fit_and_an_integer_kept(make):
     assert est.batch_size == "auto"  # the parameter is left as given
     assert est.batch_size_ == MIN_AUTO_BATCH and est.n_epochs_ == auto_epochs(
         len(X), 80, batch_size=MIN_AUTO_BATCH, min_steps=320)
+    # Whoever fixes the epochs fixes the cost: no smaller batches then.
+    assert make(n_anchors=3, max_epochs=2, **params).fit(X).batch_size_ == MAX_AUTO_BATCH
     est = make(n_anchors=3, batch_size=32, max_epochs=2, **params).fit(X)
     assert est.batch_size_ == 32
     # Each epoch stepped through the data in batches of 32.
