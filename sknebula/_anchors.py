@@ -24,10 +24,11 @@ from ._net import batched_apply
 ANCHOR_CANDIDATES = 64
 PLACEMENT_ROWS = 10_000
 # Partners per sample in the graph whose own partition joins the candidates
-# (the closest, the purest), and the most rows that graph may have: beyond,
-# its spectral embedding would cost more than the rest of the placement.
+# (the closest, the purest), and the most rows that graph may have: on a
+# graph without clusters the spectral embedding's cost grows steeply with
+# the rows (the Nebula guide has the times).
 GRAPH_PARTNERS = 5
-GRAPH_PARTITION_ROWS = PLACEMENT_ROWS
+GRAPH_PARTITION_ROWS = 2048
 
 
 def latent_means(net, X):
