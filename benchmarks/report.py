@@ -122,13 +122,19 @@ VOLUME_RESULTS = ["clustering-volumes-nvc", "clustering-volumes", "clustering-vo
 VOLUME_DEFAULT_RESULTS = ["clustering-volumes-nvc"]
 
 
+def _rows_at_defaults(names, current):
+    """The rows of the results files ``names``, but the clusterer's default
+    rows only from the files ``current`` (the others' predate them)."""
+    return [r for name in names for r in read_tables(name)[0]
+            if r["method"] != DEFAULT or name in current]
+
+
 def _volumes_section():
     names = [name for name in VOLUME_RESULTS if read_tables(name)]
     if not names:
         return ""
     rows = [[r["dataset"], r["method"], _acc(r), _seconds(r)]
-            for name in names for r in read_tables(name)[0]
-            if r["method"] != DEFAULT or name in VOLUME_DEFAULT_RESULTS]
+            for r in _rows_at_defaults(names, VOLUME_DEFAULT_RESULTS)]
     order = list(dict.fromkeys(r[0] for r in rows))
     rows.sort(key=lambda r: order.index(r[0]))
     return "\n" + _csv_table("Volumes (encoder='conv3d')", ["data", "method", "ACC", "fit s"],
@@ -152,14 +158,9 @@ def _series_row(r):
 def _series_section():
     """Every series set, every method: sknebula at its default and at each
     ``metric``, beside the series peers (aeon, tslearn) and the vector ones."""
-    rows, sources = [], []
-    for name in SERIES_RESULTS:
-        tables = read_tables(name)
-        if not tables:
-            continue
-        sources.append(_source(name))
-        rows += [_series_row(r) for r in tables[0]
-                 if r["method"] != DEFAULT or name in SERIES_DEFAULT_RESULTS]
+    names = [name for name in SERIES_RESULTS if read_tables(name)]
+    sources = [_source(name) for name in names]
+    rows = [_series_row(r) for r in _rows_at_defaults(names, SERIES_DEFAULT_RESULTS)]
     if not rows:
         return ""
     series = {r[0] for r in rows}

@@ -39,7 +39,7 @@ from ._anchors import (
     relocate_starving_anchors,
     set_anchors,
 )
-from ._random import build_seeded, drawing_from, fresh_generator, noise_generator
+from ._random import build_seeded, drawing_from, fresh_generator
 from ._callbacks import AnchorInitializer, AnchorReseeder, cosine_after_warmup
 from ._data import (
     NEIGHBOR_ALGORITHMS,
@@ -511,8 +511,7 @@ class NebulaBase(TransformerMixin, BaseDeepEstimator):
             module, NebulaLoss, criterion_params, len(data), warmup,
             callbacks=[("lr", LRScheduler(policy=LambdaLR, lr_lambda=constant))],
         )
-        noise = noise_generator(generator, seed, net.device)
-        with drawing_from(generator, noise, module, data):
+        with drawing_from(generator, seed, net.device, module, data):
             return self._fit_net(net, data, warmup)
 
     def _anchor_phase(self, module, X32, data, criterion_params, warm, epochs, seed):
@@ -544,9 +543,7 @@ class NebulaBase(TransformerMixin, BaseDeepEstimator):
             ],
         )
         if epochs > 0:
-            generator = fresh_generator(seed)
-            noise = noise_generator(generator, seed, net.device)
-            with drawing_from(generator, noise, module, data):
+            with drawing_from(fresh_generator(seed), seed, net.device, module, data):
                 self._fit_net(net, data, epochs, before=self.n_epochs_ - epochs)
         else:  # the warm-up was stopped early: no anchor phase to train
             net.initialize()

@@ -25,8 +25,8 @@ def build_seeded(build, seed):
     ``seed``, under a lock; returns the module and a CPU generator that
     continues the stream where building left it.
 
-    Call inside ``torch.random.fork_rng`` so that the caller's global state
-    comes back afterwards (the estimators' ``fit`` does).
+    Call inside :func:`global_state_kept` so that the caller's global
+    state comes back afterwards (the estimators' ``fit`` does).
     """
     with _GLOBAL_SEEDING:
         torch.manual_seed(seed)
@@ -41,7 +41,7 @@ def fresh_generator(seed):
     return torch.Generator().manual_seed(int(seed))
 
 
-def noise_generator(cpu_generator, seed, device):
+def _noise_generator(cpu_generator, seed, device):
     """The generator of noise drawn on ``device``: ``cpu_generator`` on the
     CPU, else one of the device's, seeded as ``torch.manual_seed(seed)``
     seeds every device."""
@@ -71,11 +71,13 @@ def global_state_kept():
 
 
 @contextmanager
-def drawing_from(generator, noise, module, dataset):
-    """While training, ``dataset`` draws its order and partners from
-    ``generator`` and ``module`` its noise from ``noise``; both forget them
-    afterwards, so a fitted model holds no generator."""
-    module.noise_generator, dataset.generator = noise, generator
+def drawing_from(generator, seed, device, module, dataset):
+    """While training on ``device``, ``dataset`` draws its order and
+    partners from ``generator`` and ``module`` its noise from it too on the
+    CPU, else from a generator of the device seeded with ``seed``; both
+    forget them afterwards, so a fitted model holds no generator."""
+    module.noise_generator = _noise_generator(generator, seed, device)
+    dataset.generator = generator
     try:
         yield
     finally:

@@ -15,7 +15,7 @@ from sknebula._anchors import (
     nearest_anchor,
     partner_modularity,
 )
-from sknebula.metrics import graph_modularity
+from sknebula.metrics import clustering_accuracy, graph_modularity
 from sknebula.nn import NebulaVAE
 
 
@@ -73,21 +73,15 @@ def _parallel_chains():
     return mu.astype(np.float32), chain, beside + 200 * chain[:, None]
 
 
-def _share_kept(labels, truth):
-    """How many labels agree with the truth, under the better naming of two."""
-    same = (labels == truth).mean()
-    return max(same, 1.0 - same)
-
-
 def test_the_partner_graph_partition_separates_chains_that_k_means_cuts():
     from sklearn.cluster import KMeans
 
     mu, chain, partners = _parallel_chains()
     assert (chain[partners] == chain[:, None]).all()
     centres = graph_partition_centres(mu.astype(np.float64), partners, 2, 0)
-    assert _share_kept(nearest_anchor(mu.astype(np.float64), centres), chain) == 1.0
+    assert clustering_accuracy(chain, nearest_anchor(mu.astype(np.float64), centres)) == 1.0
     kmeans = KMeans(2, n_init=10, random_state=0).fit(mu).cluster_centers_
-    assert _share_kept(nearest_anchor(mu.astype(np.float64), kmeans), chain) < 0.7
+    assert clustering_accuracy(chain, nearest_anchor(mu.astype(np.float64), kmeans)) < 0.7
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -98,7 +92,7 @@ def test_anchors_start_at_the_graph_partition_when_it_keeps_partners_best(seed, 
         net = SimpleNamespace(module_=_Identity(dim=2), device="cpu")
         init_anchors_from_data(net, mu, seed, partners)
         anchors = net.module_.anchors.detach().double().numpy()
-        return _share_kept(nearest_anchor(mu.astype(np.float64), anchors), chain)
+        return clustering_accuracy(chain, nearest_anchor(mu.astype(np.float64), anchors))
 
     assert placed() == 1.0
     # Above its row limit the graph's partition is not drawn, and no
