@@ -23,10 +23,21 @@ class NebulaNet(NeuralNet):
         if training:
             for name, value in terms.items():
                 if name != "loss":
-                    # A tensor: .item() here would wait for the device every
-                    # step; TermAverager turns the epoch's terms into floats.
-                    self.history.record_batch(name, value.detach())
+                    self.history.record_batch(name, _batch_term(value))
         return terms["loss"]
+
+
+def _batch_term(value):
+    """A batch term as the history keeps it until the epoch ends.
+
+    On an accelerator, the tensor: ``.item()`` would wait for the device
+    every step (TermAverager turns the epoch's terms into floats). On the
+    CPU, a float: nothing is waited for, and thousands of small tensors
+    kept alive between the steps' large temporaries fragment the heap, so
+    the resident memory of a long epoch would grow with every batch.
+    """
+    value = value.detach()
+    return value if value.device.type != "cpu" else float(value)
 
 
 def inference_copy(module, device):

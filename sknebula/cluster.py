@@ -19,6 +19,8 @@ from .metrics import graph_modularity
 
 # Below this share of partners in their sample's cluster, fit warns.
 LOW_AGREEMENT = 0.5
+# Rows of the partner table whose labels are compared at once.
+AGREEMENT_ROWS = 65536
 
 
 class NebulaVariationalClusterer(
@@ -276,7 +278,12 @@ class NebulaVariationalClusterer(
         if pairs.neighbours is None:
             return None
         every = self.labels_ if pairs.offset is None else gather_rows(self.labels_)
-        same = int((every[pairs.neighbours] == self.labels_[:, None]).sum())
+        # In row blocks: the labels of the whole partner table at once would
+        # be a temporary as large as the table itself.
+        same, rows = 0, AGREEMENT_ROWS
+        for start in range(0, len(self.labels_), rows):
+            block = pairs.neighbours[start : start + rows]
+            same += int((every[block] == self.labels_[start : start + rows, None]).sum())
         return total(same) / total(pairs.neighbours.size)
 
     def _nearest_anchor(self, mu):

@@ -327,3 +327,19 @@ def test_hnsw_search_in_chunks_gives_the_whole_table():
                                 each=lambda idx, first: firsts.append(first) or idx)
     np.testing.assert_array_equal(whole, chunked)
     assert firsts == list(range(0, 1000, 128))
+
+
+def test_batch_terms_wait_for_no_accelerator_and_keep_no_tensors_on_cpu():
+    # On an accelerator a batch term stays a tensor until the epoch ends
+    # (reading it would wait for the device); on the CPU it is a float at
+    # once, since small tensors kept between the steps fragment the heap.
+    from sknebula._net import _batch_term
+
+    assert isinstance(_batch_term(torch.tensor(1.5, device="meta")), torch.Tensor)
+    X = np.random.default_rng(0).random((64, 4))
+    est = NebulaVariationalClusterer(n_anchors=2, max_epochs=3, batch_size=16,
+                                     random_state=0).fit(X)
+    terms = [v for b in est.history_[-1, "batches"] for k, v in b.items()
+             if k not in ("train_loss", "train_batch_size")]
+    assert terms and all(type(v) is float for v in terms)
+    assert np.isfinite(est.history_[-1, "train_kl"])

@@ -209,3 +209,21 @@ def test_partner_agreement_reports_and_warns():
         ).fit(noise)
     assert weak.partner_agreement_ < 0.5
     assert NebulaVariationalClusterer(2, n_neighbors=0, max_epochs=5).fit(noise).partner_agreement_ is None
+
+
+def test_partner_agreement_counts_the_same_in_row_blocks(monkeypatch):
+    # Large data compares the partner table block by block; the share must
+    # not depend on where the blocks end.
+    import sknebula.cluster as cluster
+    from sknebula._data import NeighbourPairs
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, size=50)
+    neighbours = rng.integers(0, 50, size=(50, 4))
+    model = NebulaVariationalClusterer(3)
+    model.labels_ = labels
+    X = np.zeros((50, 1), np.float32)
+    pairs = NeighbourPairs(X, X, neighbours)
+    expected = (labels[neighbours] == labels[:, None]).mean()
+    monkeypatch.setattr(cluster, "AGREEMENT_ROWS", 7)
+    assert model._partner_agreement(pairs) == pytest.approx(expected)
