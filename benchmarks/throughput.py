@@ -227,6 +227,11 @@ def parallel_table(seeds, smoke):
                 runs = runs[1:2]
             for how, run in runs:
                 done = subprocess.run(run, capture_output=True, text=True, cwd=HERE.parent)
+                if done.returncode and run is cmd:
+                    # torchrun --standalone picks a free port, which another
+                    # process can take before the rendezvous binds it.
+                    print("torchrun failed once, retrying", flush=True)
+                    done = subprocess.run(run, capture_output=True, text=True, cwd=HERE.parent)
                 if done.returncode:
                     raise RuntimeError(done.stderr[-3000:])
                 r = json.loads(Path(out, "result.json").read_text())

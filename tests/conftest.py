@@ -23,6 +23,19 @@ def fast():
     return dict(hidden_dims=(32,), latent_dim=4, max_epochs=10, batch_size=64, random_state=0)
 
 
+@pytest.fixture(autouse=True)
+def _keep_torch_threads():
+    """Restore the worker's torch thread count after each test: a benchmark's
+    main() sets its own, and the tests after it in that worker would run
+    oversubscribed beside the other workers (ten times slower, measured)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    yield
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+
+
 def pytest_configure(config):
     # Reproducible thread count: results depend on it (see docs).
     import torch
