@@ -137,7 +137,7 @@ def overhead_table(sizes, max_epochs="auto", device="cpu", repeats=3):
             fit_s = min(fit_s, timed(lambda: est.fit(X))[0])
             loop_s = min(loop_s, timed(
                 lambda: plain_torch_fit(X, neighbours, est.n_epochs_, n_init=est.n_init_,
-                                        device=device))[0])
+                                        batch_size=est.batch_size_, device=device))[0])
         train_s = fit_s - knn_s  # both sides pay the same neighbour search
         tr_s, _ = timed(lambda: est.transform(X))
         fit_times[n] = fit_s
