@@ -27,7 +27,7 @@ def fast():
 def _keep_torch_threads():
     """Restore the worker's torch thread count after each test: a benchmark's
     main() sets its own, and the tests after it in that worker would run
-    oversubscribed beside the other workers (ten times slower, measured)."""
+    oversubscribed beside the other workers."""
     import torch
 
     threads = torch.get_num_threads()
