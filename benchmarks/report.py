@@ -144,7 +144,8 @@ def _volumes_section():
 # The series-only tables: defaults and peers at 5 seeds, one row per metric.
 SERIES_RESULTS = ["clustering-series", "clustering-series-osuleaf", "clustering-series-sequences",
                   "clustering-series-metrics", "clustering-series-metrics-osuleaf",
-                  "clustering-series-heldout", "clustering-series-heldout-nvc"]
+                  "clustering-series-heldout", "clustering-series-heldout-nvc",
+                  "clustering-series-tskmeans"]
 # Where the clusterer's rows at today's defaults are; its default rows in
 # the other series tables predate them, and the page leaves them out.
 SERIES_DEFAULT_RESULTS = ["clustering-series-heldout-nvc"]
