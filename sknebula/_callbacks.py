@@ -130,9 +130,13 @@ class TermAverager(Callback):
         names = {k for b in batches for k in b} - {"train_loss", "train_batch_size"}
         for name in sorted(names):
             recorded = [b for b in batches if name in b]
-            # One transfer per term and epoch; the batch entries become floats.
-            values = torch.stack([torch.as_tensor(b[name]).float() for b in recorded]).tolist()
-            for batch, value in zip(recorded, values):
-                batch[name] = value
+            # Terms an accelerator kept as tensors become floats, in one
+            # transfer per term and epoch; CPU terms are floats already.
+            pending = [b for b in recorded if torch.is_tensor(b[name])]
+            if pending:
+                read = torch.stack([b[name].float() for b in pending]).tolist()
+                for batch, value in zip(pending, read):
+                    batch[name] = value
+            values = [b[name] for b in recorded]
             weights = [b["train_batch_size"] for b in recorded]
             net.history.record("train_" + name, float(np.average(values, weights=weights)))

@@ -343,3 +343,24 @@ def test_batch_terms_wait_for_no_accelerator_and_keep_no_tensors_on_cpu():
              if k not in ("train_loss", "train_batch_size")]
     assert terms and all(type(v) is float for v in terms)
     assert np.isfinite(est.history_[-1, "train_kl"])
+
+
+def test_term_averager_reads_kept_tensors_once_and_weighs_by_batch():
+    # Accelerator terms arrive as tensors, CPU terms as floats: both end as
+    # floats, and the epoch entry is their mean weighted by batch size.
+    from types import SimpleNamespace
+
+    from skorch.history import History
+
+    from sknebula._callbacks import TermAverager
+
+    history = History()
+    history.new_epoch()
+    for size, kl in [(4, torch.tensor(1.0)), (2, torch.tensor(4.0)), (2, 0.5)]:
+        history.new_batch()
+        history.record_batch("train_batch_size", size)
+        history.record_batch("kl", kl)
+    TermAverager().on_epoch_end(SimpleNamespace(history=history))
+    kept = [b["kl"] for b in history[-1, "batches"]]
+    assert kept == [1.0, 4.0, 0.5] and all(type(v) is float for v in kept)
+    assert history[-1, "train_kl"] == pytest.approx((4 * 1.0 + 2 * 4.0 + 2 * 0.5) / 8)
