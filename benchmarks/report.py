@@ -13,8 +13,10 @@ from ._common import (
     PEER_RESULTS,
     RESULTS,
     kmeans_and_best_peer,
+    mean_acc,
     nvc_rows,
     read_tables,
+    result_rows,
     same_run_peer,
 )
 
@@ -31,6 +33,7 @@ the test command (too slow); a `--smoke` run of each does, so they cannot rot.
 | `python -m benchmarks.clustering` | ACC / NMI / ARI over 5 seeds (mean ± std, the worst seed, every seed), the fewest clusters used, median fit time and peak memory, at each torch thread count given (`--threads 1 2`), of NebulaVariationalClusterer at its defaults (the encoder of the data kind) against KMeans, GaussianMixture, ward, UMAP+GaussianMixture (measured in the same run as the clusterer in `clustering-nvc*.md`), tslearn's KShape and DTW k-means on the series, and ClustPy's DEC / IDEC / VaDE from their own venv (`make bench-env`), over the dev suite: digits, shifted sequences, anisotropic blobs, iris, aeon's ArrowHead, OSULeaf, BasicMotions and JapaneseVowels, Markov tokens, point clouds. `--name` writes parts run side by side to their own results file |
 | `python -m benchmarks.front` | the quality/cost front on digits: per setting of the clusterer (the defaults, one restart, batch 256, more epochs, narrower layers), the samples the optimiser saw, restarts, parameters, median fit time and ACC / NMI with the worst seed, beside UMAP+GaussianMixture and KMeans measured in the same run, and the time of a plain GridSearchCV over `n_anchors` |
 | `python -m benchmarks.select_k` | which `n_anchors` each label-free score picks (the clusterer's own `score`, ELBO, latent silhouette, penalised ELBO) in a 3-fold GridSearchCV on every dev-suite set, beside GaussianMixture's BIC |
+| `python -m benchmarks.partners` | on every series set, where the clustering loses what the partners knew: the partner table's purity, the raw series' and the trained latent's k-NN purity, the ACC of the clusterer, of KMeans on its latent and of the partner graph's own partition, and the modularity of the true classes against the clusters on the partner graph |
 | `python -m benchmarks.ablation` | what each part of the NVC objective contributes on digits |
 | `python -m benchmarks.throughput` | fit time against n at the defaults beside a plain PyTorch loop doing the same training (skorch's overhead), fit time, ACC and peak memory up to a million rows read from a memory map, the approximate neighbour search's recall, and digits trained data-parallel on two torchrun ranks |
 | `python -m benchmarks.disentangle`, `python -m benchmarks.embedding` | the quality bars of the supervised and self-supervised estimators, when present |
@@ -175,6 +178,77 @@ def _series_section():
         + ", ".join(f"``{name}``" for name in NVC_RESULTS))
 
 
+# The series peers the defaults answer to: the practical one, and k-Shape
+# (the best of its two implementations).
+KSHAPE = ("tslearn KShape", "aeon KShape")
+UMAP_GMM = "UMAP+GaussianMixture"
+
+
+def _best(rows, methods):
+    """The row of ``methods`` (a predicate on the name) with the highest
+    mean ACC, or None."""
+    return max((r for r in rows if methods(r["method"])), key=mean_acc, default=None)
+
+
+def _series_targets():
+    """Per series set (one thread): the default's row, KMeans's, the best
+    k-Shape's, UMAP+GaussianMixture's, the best ``metric``'s (the default's
+    "auto" among them) and the best peer's. Where a peer has several rows (runs on different days), its
+    best counts."""
+    names = [name for name in SERIES_RESULTS if read_tables(name)]
+    rows = _rows_at_defaults(names, SERIES_DEFAULT_RESULTS) + result_rows(PEER_RESULTS)
+    sets = list(dict.fromkeys(r["dataset"] for r in _rows_at_defaults(names, [])))
+    rows += [r for r in nvc_rows("1") if r["dataset"] in sets]
+    ours = lambda m: m.startswith(DEFAULT)
+    table = []
+    for name in sets:
+        here = [r for r in rows if r["dataset"] == name and r["threads"] == "1"]
+        table.append((name, {
+            "default": _best(here, lambda m: m == DEFAULT),
+            "KMeans": _best(here, lambda m: m == "KMeans"),
+            "k-Shape": _best(here, lambda m: m in KSHAPE),
+            UMAP_GMM: _best(here, lambda m: m == UMAP_GMM),
+            "metric": _best(here, ours),
+            "peer": _best(here, lambda m: not ours(m)),
+        }))
+    return table
+
+
+def _named_acc(row):
+    """``name: ACC (worst)``, the clusterer's rows named by their metric."""
+    if not row:
+        return "—"
+    name = row["method"].replace(f"{DEFAULT}(metric=", "").rstrip(")").strip("'")
+    name = "auto" if name == DEFAULT else name
+    return f"{name}: {_acc(row)}"
+
+
+def _series_targets_section():
+    """The series targets in one table: the default against KMeans on
+    every set, its mean over the sets against k-Shape's and UMAP's, and
+    the best metric against the best peer."""
+    table = _series_targets()
+    if not table:
+        return ""
+    columns = ["default", "KMeans", "k-Shape", UMAP_GMM]
+    rows = [[name, *(_acc(cells[c]) for c in columns),
+             _named_acc(cells["metric"]), _named_acc(cells["peer"])]
+            for name, cells in table]
+    complete = [cells for _, cells in table if all(cells[c] for c in columns)]
+    means = [f"{sum(mean_acc(cells[c]) for cells in complete) / len(complete):.3f}"
+             for c in columns]
+    rows.append([f"mean over these {len(complete)} sets", *means, "", ""])
+    return "\n" + _csv_table(
+        "Series: the default against KMeans, k-Shape and UMAP+GaussianMixture; "
+        "the best metric against the best peer (one thread)",
+        ["data", "default", "KMeans", "k-Shape (best of two)", UMAP_GMM,
+         "best metric", "best peer"], rows,
+        "the series table above and the peers' tables (``"
+        + "``, ``".join(PEER_RESULTS) + "``); where a method has rows from "
+        "several runs, its best. The held-out sets (ItalyPowerDemand, "
+        "PickupGestureWiimoteZ, GunPoint) shaped no default")
+
+
 def _embedding_section():
     tables = read_tables("embedding")
     if not tables:
@@ -205,7 +279,8 @@ def _disentangle_section():
 
 def defaults_page():
     """The user guide's "Results at the defaults" page, from results/."""
-    sections = [_clustering_section(), _series_section(), _volumes_section(),
+    sections = [_clustering_section(), _series_section(), _series_targets_section(),
+                _volumes_section(),
                 _embedding_section(),
                 _disentangle_section()]
     return PAGE_INTRO + "".join(sections)
@@ -227,7 +302,7 @@ def main():
              "clustering-tspeers-more", *SERIES_RESULTS, "clustering-clustpy",
              *VOLUME_RESULTS,
              "clustering", "select_k", "select_k-ninit",
-             "ablation",
+             "ablation", "partners",
              "throughput-overhead", "throughput-large", "throughput-search",
              "throughput-parallel"]
     files = sorted(RESULTS.glob("*.md"), key=lambda p: (p.stem not in order,

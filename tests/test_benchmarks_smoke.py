@@ -56,3 +56,32 @@ def test_the_defaults_page_is_the_one_the_results_give():
 
     assert report.PAGE.read_text() == report.defaults_page()
     assert "NebulaVariationalClusterer" in report.PAGE.read_text()
+
+
+def test_series_targets_take_each_peers_best_row():
+    """The series targets table compares the default with each peer's best
+    measured row on the same set, at one thread, and averages the sets."""
+    from benchmarks import report
+    from benchmarks._common import mean_acc
+
+    table = report._series_targets()
+    assert {"sequences", "OSULeaf", "ItalyPowerDemand"} <= {name for name, _ in table}
+    for name, cells in table:
+        assert cells["default"]["method"] == report.DEFAULT
+        assert all(r["dataset"] == name and r["threads"] == "1" for r in cells.values() if r)
+        assert mean_acc(cells["metric"]) >= mean_acc(cells["default"])
+        assert cells["peer"]["method"] != report.DEFAULT
+        if cells["KMeans"]:
+            assert mean_acc(cells["peer"]) >= mean_acc(cells["KMeans"])
+    section = report._series_targets_section()
+    assert f"mean over these {len(table)} sets" in section
+
+
+def test_partners_benchmark_smoke(capsys):
+    from benchmarks import partners
+
+    rows = partners.main(["--smoke"])
+    assert len(rows) == 1 and len(rows[0]) == len(partners.COLUMNS) + 2
+    purities = [float(c) for c in rows[0][1:5]]
+    assert all(0.0 <= p <= 1.0 for p in purities)
+    assert "latent k-NN purity" in capsys.readouterr().out
