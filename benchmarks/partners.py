@@ -14,8 +14,9 @@ seeds 0-2, one torch thread. Per set, means over the seeds of:
 * the purity of as many neighbours in the trained latent space: what the
   network kept of the partner graph;
 * the ACC of the clusterer, of KMeans on its latent, and of the partner
-  graph's own spectral partition (the placement candidate of
-  ``sknebula._anchors.graph_partition_centres``, labels read directly);
+  graph's own spectral partition
+  (``sknebula._anchors.partner_graph_partition``, the anchor placement's
+  graph candidate, labels read directly);
 * the modularity on the 5-closest partner graph of the true classes and of
   the clusterer's clusters: where the classes score lower than what the
   clusterer found, no label-free judgement on that graph can prefer them.
@@ -25,16 +26,14 @@ Labels are used only to score.
 
 import argparse
 import time
-import warnings
 
 import numpy as np
-import scipy.sparse as sp
 import torch
-from sklearn.cluster import KMeans, SpectralClustering
+from sklearn.cluster import KMeans
 from sklearn.neighbors import NearestNeighbors
 
 from sknebula import NebulaVariationalClusterer
-from sknebula._anchors import GRAPH_PARTNERS
+from sknebula._anchors import GRAPH_PARTNERS, partner_graph_partition
 from sknebula.metrics import clustering_accuracy, graph_modularity
 
 from ._common import markdown_table, write_result
@@ -57,20 +56,6 @@ def knn(Z, k):
     return NearestNeighbors(n_neighbors=k + 1).fit(Z).kneighbors(Z, return_distance=False)[:, 1:]
 
 
-def graph_partition(neighbours, n_clusters, seed):
-    """Spectral clustering of the symmetrised graph of ``neighbours``, as
-    the anchor placement draws its graph candidate."""
-    n = len(neighbours)
-    graph = sp.csr_matrix((np.ones(neighbours.size),
-                           (np.repeat(np.arange(n), neighbours.shape[1]), neighbours.ravel())),
-                          shape=(n, n))
-    graph = ((graph + graph.T) > 0).astype(np.float64)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "Graph is not fully connected")
-        return SpectralClustering(n_clusters, affinity="precomputed", assign_labels="cluster_qr",
-                                  random_state=seed).fit_predict(graph)
-
-
 def diagnose(X, y, kind, seed, smoke=False):
     """The columns of :data:`COLUMNS` for one fit."""
     k = len(np.unique(y))
@@ -86,7 +71,7 @@ def diagnose(X, y, kind, seed, smoke=False):
         purity(knn(X.reshape(len(X), -1), n_partners), y), purity(knn(Z, n_partners), y),
         clustering_accuracy(y, est.labels_),
         clustering_accuracy(y, KMeans(k, n_init=10, random_state=seed).fit_predict(Z)),
-        clustering_accuracy(y, graph_partition(closest, k, seed)),
+        clustering_accuracy(y, partner_graph_partition(partners, k, seed)),
         graph_modularity(closest, y), graph_modularity(closest, est.labels_),
     ]
 

@@ -159,16 +159,24 @@ def _series_row(r):
     return [r["dataset"], r["method"], seeds, _acc(r), r["NMI"].split(" ")[0], _seconds(r)]
 
 
+def _series_results():
+    """The series results files present, and their rows at today's defaults
+    followed by the clusterer's default rows on the same sets from its own
+    files (one thread)."""
+    names = [name for name in SERIES_RESULTS if read_tables(name)]
+    rows = _rows_at_defaults(names, SERIES_DEFAULT_RESULTS)
+    sets = {r["dataset"] for r in rows}
+    return names, rows + [r for r in nvc_rows("1") if r["dataset"] in sets]
+
+
 def _series_section():
     """Every series set, every method: sknebula at its default and at each
     ``metric``, beside the series peers (aeon, tslearn) and the vector ones."""
-    names = [name for name in SERIES_RESULTS if read_tables(name)]
-    sources = [_source(name) for name in names]
-    rows = [_series_row(r) for r in _rows_at_defaults(names, SERIES_DEFAULT_RESULTS)]
-    if not rows:
+    names, results = _series_results()
+    if not results:
         return ""
-    series = {r[0] for r in rows}
-    rows += [_series_row(r) for r in nvc_rows("1") if r["dataset"] in series]
+    sources = [_source(name) for name in names]
+    rows = [_series_row(r) for r in results]
     order = list(dict.fromkeys(r[0] for r in rows))
     rows.sort(key=lambda r: (order.index(r[0]), r[1] != DEFAULT))
     return "\n" + _csv_table(
@@ -193,12 +201,11 @@ def _best(rows, methods):
 def _series_targets():
     """Per series set (one thread): the default's row, KMeans's, the best
     k-Shape's, UMAP+GaussianMixture's, the best ``metric``'s (the default's
-    "auto" among them) and the best peer's. Where a peer has several rows (runs on different days), its
-    best counts."""
-    names = [name for name in SERIES_RESULTS if read_tables(name)]
-    rows = _rows_at_defaults(names, SERIES_DEFAULT_RESULTS) + result_rows(PEER_RESULTS)
-    sets = list(dict.fromkeys(r["dataset"] for r in _rows_at_defaults(names, [])))
-    rows += [r for r in nvc_rows("1") if r["dataset"] in sets]
+    "auto" among them) and the best peer's. Where a peer has several rows
+    (runs on different days), its best counts."""
+    _, series = _series_results()
+    sets = list(dict.fromkeys(r["dataset"] for r in series))
+    rows = series + result_rows(PEER_RESULTS)
     ours = lambda m: m.startswith(DEFAULT)
     table = []
     for name in sets:

@@ -165,21 +165,14 @@ def partner_modularity(mu, neighbours, centres, rows, offset=0):
 
 
 @single_threaded
-def graph_partition_centres(mu, neighbours, n_clusters, random_state):
-    """Centres of the partition that the partner graph itself suggests, or
-    None when it has an empty part.
+def partner_graph_partition(neighbours, n_clusters, random_state):
+    """Labels of the partition that the partner graph itself suggests.
 
     Spectral clustering (with the deterministic ``cluster_qr`` labelling)
     of the symmetrised graph of every sample's ``GRAPH_PARTNERS`` closest
-    partners; each centre is the mean latent of its part. k-means splits
-    the latents where they spread most; when a class is a union of
-    sub-groups, and a smaller group stands apart from the rest, that split
-    cuts across the classes while the graph still holds each class
-    together (the Nebula guide has the case).
+    partners.
     """
-    n = len(mu)
-    if not 2 <= n_clusters < n // 2:
-        return None
+    n = len(neighbours)
     closest = neighbours[:, :GRAPH_PARTNERS]
     graph = sp.csr_matrix(
         (np.ones(closest.size), (np.repeat(np.arange(n), closest.shape[1]), closest.ravel())),
@@ -189,10 +182,24 @@ def graph_partition_centres(mu, neighbours, n_clusters, random_state):
     with warnings.catch_warnings():
         # Parts that do not touch are what the partition should find.
         warnings.filterwarnings("ignore", "Graph is not fully connected")
-        labels = SpectralClustering(
+        return SpectralClustering(
             n_clusters, affinity="precomputed", assign_labels="cluster_qr",
             random_state=random_state,
         ).fit_predict(graph)
+
+
+def graph_partition_centres(mu, neighbours, n_clusters, random_state):
+    """Centres of :func:`partner_graph_partition`, each the mean latent of
+    its part, or None when it has an empty part.
+
+    k-means splits the latents where they spread most; when a class is a
+    union of sub-groups, and a smaller group stands apart from the rest,
+    that split cuts across the classes while the graph still holds each
+    class together (the Nebula guide has the case).
+    """
+    if not 2 <= n_clusters < len(mu) // 2:
+        return None
+    labels = partner_graph_partition(neighbours, n_clusters, random_state)
     counts = np.bincount(labels, minlength=n_clusters)
     if (counts == 0).any():
         return None
