@@ -16,10 +16,11 @@ from sknebula.augment import (
 def test_vector_augment_changes_rows_and_keeps_shape():
     torch.manual_seed(0)
     x = torch.rand(32, 10)
+    before = x.clone()
     out = VectorAugment()(x)
     assert out.shape == x.shape and out.dtype == x.dtype
     assert not torch.allclose(out, x)
-    assert torch.equal(x, x.clone())  # the input is not modified in place
+    assert torch.equal(x, before)  # the input is not modified in place
 
 
 def test_vector_augment_parts():
@@ -62,12 +63,22 @@ def test_image_augment_shapes(shape):
 
 
 def test_image_augment_flip_mirrors_the_image():
+    # The same random crop, rotation and shift with and without the flip:
+    # the flipped views are the unflipped ones mirrored left to right.
+    x = torch.rand(8, 1, 6, 6, generator=torch.Generator().manual_seed(1))
+    views = {}
+    for flip in (0.0, 1.0):
+        torch.manual_seed(0)
+        views[flip] = ImageAugment(flip=flip, noise=0.0)(x)
+    assert not torch.allclose(views[0.0], views[0.0].flip(-1), atol=1e-3)
+    torch.testing.assert_close(views[1.0], views[0.0].flip(-1), atol=1e-5, rtol=0)
+    # Each image flips with probability ``flip``.
     torch.manual_seed(0)
-    x = torch.rand(3, 1, 6, 6)
-    aug = ImageAugment(crop_scale=(1.0, 1.0), flip=1.0, rotation=0.0, translation=0.0, noise=0.0)
-    aug._affine = lambda n, dtype: torch.tensor([[[-1.0, 0, 0], [0, 1.0, 0]]]).expand(n, 2, 3)
-    out = aug(x)
-    torch.testing.assert_close(out, x.flip(-1), atol=1e-5, rtol=0)
+    half = ImageAugment(flip=0.5, noise=0.0)(x)
+    mirrored = [torch.allclose(h, v.flip(-1), atol=1e-5) for h, v in zip(half, views[0.0])]
+    kept = [torch.allclose(h, v, atol=1e-5) for h, v in zip(half, views[0.0])]
+    assert all(m != k for m, k in zip(mirrored, kept))
+    assert 0 < sum(mirrored) < len(x)
 
 
 def test_image_augment_rejects_vectors():

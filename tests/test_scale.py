@@ -158,23 +158,41 @@ def test_n_init_auto_restarts_as_often_as_the_budget_holds(monkeypatch, restarts
     assert len(est.history_) == 8
 
 
+def _weights(module):
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+
+def _same(a, b):
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
 def test_restarts_start_from_one_shared_warm_up(monkeypatch):
     X, _ = _blobs()
-    starts, anchor_phase = [], NebulaBase._anchor_phase
+    warmed, starts, restarts = [], [], []
+    warm_up, anchor_phase = NebulaBase._warm_up, NebulaBase._anchor_phase
+
+    def record_warm_up(self, *args):
+        warm = warm_up(self, *args)
+        warmed.append(_weights(warm.module_))
+        return warm
 
     def record(self, module, *args):
-        starts.append({k: v.clone() for k, v in module.state_dict().items()})
-        return anchor_phase(self, module, *args)
+        starts.append(_weights(module))
+        restarts.append(anchor_phase(self, module, *args))
+        return restarts[-1]
 
+    monkeypatch.setattr(NebulaBase, "_warm_up", record_warm_up)
     monkeypatch.setattr(NebulaBase, "_anchor_phase", record)
     est = NebulaVariationalClusterer(n_anchors=3, max_epochs=8, n_init=3, **SMALL).fit(X)
-    assert len(starts) == 3
-    for other in starts[1:]:
-        assert all(torch.equal(starts[0][k], other[k]) for k in other)
+    # One warm-up, and every restart starts from its weights.
+    assert len(warmed) == 1 and len(starts) == 3
+    assert all(_same(warmed[0], start) for start in starts)
     # The restarts then differ (seeds of the placement and of the draws),
-    # and the kept net trained on from the warm-up's weights.
-    kept = est.net_.module_.state_dict()
-    assert not all(torch.equal(starts[0][k], kept[k]) for k in kept)
+    # and the kept net is one of them, trained on from the warm-up's weights.
+    ends = [_weights(r.net.module_) for r in restarts]
+    assert not any(_same(ends[i], ends[j]) for i in range(3) for j in range(i + 1, 3))
+    assert any(est.net_ is r.net for r in restarts)
+    assert not _same(warmed[0], _weights(est.net_.module_))
 
 
 def test_n_init_auto_restarts_once_when_the_epochs_are_fixed():
@@ -301,20 +319,29 @@ class _SeeTrainingData(Callback):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_fit_trains_from_a_memory_map_without_loading_it(tmp_path, dtype):
+def test_fit_trains_from_a_memory_map_without_loading_it(tmp_path, dtype, monkeypatch):
     X, _ = _blobs(300)
     path = tmp_path / "X.npy"
     np.save(path, X.astype(dtype))
     mapped = np.load(path, mmap_mode="r")
+    # torch has no read-only tensors: the map's memory must reach it only
+    # through copies of the rows a batch gathers.
+    wrapped_read_only = []
+    for name in ("from_numpy", "as_tensor"):
+        def watch(a, *args, _wrap=getattr(torch, name), **kwargs):
+            if isinstance(a, np.ndarray) and not a.flags.writeable:
+                wrapped_read_only.append(a.shape)
+            return _wrap(a, *args, **kwargs)
+        monkeypatch.setattr(torch, name, watch)
     _SeeTrainingData.seen.clear()
     params = dict(n_anchors=3, max_epochs=6, callbacks=[_SeeTrainingData()], **SMALL)
     est = NebulaVariationalClusterer(**params).fit(mapped)
+    np.testing.assert_array_equal(est.predict(mapped), est.labels_)
+    assert wrapped_read_only == []
     in_memory = NebulaVariationalClusterer(**params).fit(X.astype(dtype))
     np.testing.assert_array_equal(est.labels_, in_memory.labels_)
-    np.testing.assert_array_equal(est.predict(mapped), est.labels_)
     if dtype == np.float32:  # trained from the map's pages, not a copy
         assert np.shares_memory(_SeeTrainingData.seen[0], mapped)
-    assert not mapped.flags.writeable
 
 
 @needs_faiss
