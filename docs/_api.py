@@ -11,7 +11,7 @@ import inspect
 from sklearn.base import BaseEstimator
 
 # Public submodules documented when they exist and define __all__.
-SUBMODULES = ["metrics", "model_selection", "plotting", "datasets", "augment", "series"]
+SUBMODULES = ["metrics", "model_selection", "plotting", "datasets", "augment", "series", "io"]
 
 
 def _autosummary(prefix, names, template=None):

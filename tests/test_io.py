@@ -1,0 +1,330 @@
+"""sknebula.io: model files that load without running code, ONNX export."""
+
+import json
+import pickle
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import make_blobs
+
+from sknebula import (
+    LabelDisentangledVAE,
+    NebulaAutoencoder,
+    NebulaVariationalClusterer,
+    VariationalJointEmbedding,
+    VariationalSimSiam,
+)
+from sknebula import io as skio
+
+pytest.importorskip("safetensors")
+
+TINY = dict(hidden_dims=(16,), max_epochs=3, random_state=0)
+ESTIMATORS = {
+    "clusterer": lambda: NebulaVariationalClusterer(n_anchors=3, latent_dim=3, **TINY),
+    "autoencoder": lambda: NebulaAutoencoder(n_anchors=3, latent_dim=3, **TINY),
+    "disentangled": lambda: LabelDisentangledVAE(relevant_dim=2, irrelevant_dim=2, **TINY),
+    "simsiam": lambda: VariationalSimSiam(latent_dim=4, batch_size=16, **TINY),
+    "vje": lambda: VariationalJointEmbedding(latent_dim=4, batch_size=16, **TINY),
+}
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y = make_blobs(n_samples=36, n_features=5, centers=3, random_state=0)
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def fitted(data):
+    X, y = data
+    return {name: make().fit(X, y) for name, make in ESTIMATORS.items()}
+
+
+# What a loaded estimator must reproduce exactly, where it has it.
+METHODS = ("transform", "predict", "predict_proba", "predict_concentration", "score_samples")
+
+
+def _outputs(est, X):
+    return {m: getattr(est, m)(X) for m in METHODS if hasattr(est, m)}
+
+
+# ------------------------------------------------------------ round trips
+@pytest.mark.parametrize("name", list(ESTIMATORS))
+def test_round_trip_in_process(name, fitted, data, tmp_path):
+    X, _ = data
+    est = fitted[name]
+    path = tmp_path / "model.safetensors"
+    skio.dump(est, path)
+    restored = skio.load(path)
+    assert type(restored) is type(est)
+    assert restored.get_params().keys() == est.get_params().keys()
+    for key, value in _outputs(est, X).items():
+        np.testing.assert_array_equal(_outputs(restored, X)[key], value)
+    assert len(restored.history_) == len(est.history_)
+    assert restored.history_[-1, "train_loss"] == est.history_[-1, "train_loss"]
+    assert restored.net_.device == "cpu"
+
+
+def test_round_trip_into_a_fresh_process(fitted, data, tmp_path):
+    """Every estimator, loaded in a new interpreter, gives identical
+    transform and predict."""
+    X, _ = data
+    np.save(tmp_path / "X.npy", X)
+    for name, est in fitted.items():
+        skio.dump(est, tmp_path / f"{name}.safetensors")
+    threads = torch.get_num_threads()
+    code = textwrap.dedent(f"""
+        import numpy as np, torch
+        torch.set_num_threads({threads})
+        from sknebula.io import load
+        X = np.load({str(tmp_path / "X.npy")!r})
+        for name in {list(fitted)!r}:
+            est = load({str(tmp_path)!r} + "/" + name + ".safetensors")
+            for method in {METHODS!r}:
+                if hasattr(est, method):
+                    out = getattr(est, method)(X)
+                    np.save({str(tmp_path)!r} + f"/{{name}}_{{method}}.npy", out)
+    """)
+    subprocess.run([sys.executable, "-c", code], check=True)
+    for name, est in fitted.items():
+        outputs = _outputs(est, X)
+        assert "transform" in outputs
+        for method, expected in outputs.items():
+            np.testing.assert_array_equal(np.load(tmp_path / f"{name}_{method}.npy"), expected)
+
+
+def test_unfitted_estimator_and_file_objects_round_trip(tmp_path):
+    import io
+
+    est = NebulaVariationalClusterer(n_anchors=4, optimizer=torch.optim.SGD,
+                                     random_state=np.random.RandomState(3), device="cpu")
+    buffer = io.BytesIO()
+    skio.dump(est, buffer)
+    restored = skio.load(io.BytesIO(buffer.getvalue()))
+    assert restored.optimizer is torch.optim.SGD
+    assert not hasattr(restored, "net_")
+    assert restored.random_state.randint(1000) == np.random.RandomState(3).randint(1000)
+    assert skio.load(buffer.getvalue()).n_anchors == 4
+
+
+def test_fitted_attributes_keep_their_types(data, tmp_path):
+    pd = pytest.importorskip("pandas")
+    X, y = data
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    labels = np.array(["a", "b", "c"])[y]
+    est = LabelDisentangledVAE(relevant_dim=2, irrelevant_dim=2, **TINY).fit(frame, labels)
+    est.set_output(transform="pandas")
+    skio.dump(est, tmp_path / "m.safetensors")
+    restored = skio.load(tmp_path / "m.safetensors")
+    np.testing.assert_array_equal(restored.classes_, est.classes_)
+    assert restored.classes_.dtype == est.classes_.dtype
+    np.testing.assert_array_equal(restored.feature_names_in_, est.feature_names_in_)
+    assert restored.input_shape_ == est.input_shape_
+    assert list(restored.predict(frame)) == list(est.predict(frame))
+    assert list(restored.transform(frame).columns) == list(est.transform(frame).columns)
+
+
+def test_a_gpu_model_loads_on_cpu(fitted, data, tmp_path):
+    """A file that says its net ran on CUDA loads on the CPU."""
+    X, _ = data
+    path = tmp_path / "m.safetensors"
+    skio.dump(fitted["clusterer"], path)
+    metadata, doc, tensors = skio._read(path.read_bytes())
+    doc["net"]["device"] = "cuda:0"
+    _rewrite(path, metadata, doc, tensors)
+    restored = skio.load(path)
+    assert restored.net_.device == "cpu"
+    assert all(p.device.type == "cpu" for p in restored.net_.module_.parameters())
+    np.testing.assert_array_equal(restored.predict(X), fitted["clusterer"].predict(X))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_fitted_on_gpu_loads_in_a_cpu_only_process(data, tmp_path):
+    X, _ = data
+    est = NebulaVariationalClusterer(n_anchors=3, latent_dim=3, device="cuda", **TINY).fit(X)
+    skio.dump(est, tmp_path / "m.safetensors")
+    np.save(tmp_path / "X.npy", X)
+    code = textwrap.dedent(f"""
+        import numpy as np, torch
+        assert not torch.cuda.is_available()
+        from sknebula.io import load
+        est = load({str(tmp_path / "m.safetensors")!r})
+        np.save({str(tmp_path / "y.npy")!r}, est.predict(np.load({str(tmp_path / "X.npy")!r})))
+    """)
+    import os
+
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env)
+    assert np.load(tmp_path / "y.npy").shape == (len(X),)
+
+
+# -------------------------------------------------------- what is refused
+class _WritesAFile:
+    """Unpickling this creates ``path``: the proof that a pickle ran."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def test_a_pickle_is_refused_and_never_runs(tmp_path):
+    marker = tmp_path / "ran"
+    payload = pickle.dumps(_WritesAFile(marker))
+    path = tmp_path / "model.pkl"
+    path.write_bytes(payload)
+    with pytest.raises(ValueError, match="pickle"):
+        skio.load(path)
+    with pytest.raises(ValueError, match="pickle"):
+        skio.load(pickle.dumps(_WritesAFile(marker), protocol=0))
+    assert not marker.exists()
+    # The payload is live: unpickling it would have written the file.
+    pickle.loads(payload).close()
+    assert marker.exists()
+
+
+def test_a_torch_save_archive_is_refused_and_never_runs(tmp_path):
+    marker = tmp_path / "ran"
+    path = tmp_path / "model.pt"
+    torch.save({"weights": torch.zeros(2), "payload": _WritesAFile(marker)}, path)
+    with pytest.raises(ValueError, match="zip archive"):
+        skio.load(path)
+    assert not marker.exists()
+
+
+def test_joblib_files_are_refused(fitted, tmp_path):
+    joblib = pytest.importorskip("joblib")
+    joblib.dump(fitted["vje"], tmp_path / "m.joblib")
+    with pytest.raises(ValueError, match="pickle"):
+        skio.load(tmp_path / "m.joblib")
+    joblib.dump(fitted["vje"], tmp_path / "m.joblib.gz", compress=3)
+    with pytest.raises(ValueError, match="Not a sknebula model file"):
+        skio.load(tmp_path / "m.joblib.gz")
+
+
+def _rewrite(path, metadata, doc, tensors):
+    from safetensors.torch import save
+
+    metadata = {**metadata, "estimator": json.dumps(doc)}
+    path.write_bytes(save(tensors, metadata=metadata))
+
+
+def test_unknown_format_version_is_refused(fitted, tmp_path):
+    path = tmp_path / "m.safetensors"
+    skio.dump(fitted["autoencoder"], path)
+    metadata, doc, tensors = skio._read(path.read_bytes())
+    _rewrite(path, {**metadata, "format_version": "99"}, doc, tensors)
+    with pytest.raises(ValueError, match="format version '99'"):
+        skio.load(path)
+
+
+def test_another_library_version_warns(fitted, tmp_path):
+    path = tmp_path / "m.safetensors"
+    skio.dump(fitted["autoencoder"], path)
+    metadata, doc, tensors = skio._read(path.read_bytes())
+    _rewrite(path, {**metadata, "sknebula_version": "0.0.1"}, doc, tensors)
+    with pytest.warns(UserWarning, match="written by sknebula 0.0.1"):
+        skio.load(path)
+
+
+@pytest.mark.parametrize("keep", [0.99, 0.5, 0.01, 0.0])
+def test_truncated_files_are_refused(fitted, tmp_path, keep):
+    path = tmp_path / "m.safetensors"
+    skio.dump(fitted["clusterer"], path)
+    data = path.read_bytes()
+    with pytest.raises(ValueError, match="truncated|too short"):
+        skio.load(data[: int(len(data) * keep)])
+
+
+def test_other_safetensors_files_are_refused(tmp_path):
+    from safetensors.torch import save
+
+    with pytest.raises(ValueError, match="not a sknebula model file"):
+        skio.load(save({"w": torch.zeros(3)}))
+
+
+def test_tensors_that_do_not_match_the_parameters_are_refused(fitted, tmp_path):
+    path = tmp_path / "m.safetensors"
+    skio.dump(fitted["clusterer"], path)
+    metadata, doc, tensors = skio._read(path.read_bytes())
+    # The parameters say 3 anchors and the file holds 3: now say 5.
+    params = dict(doc["params"]["items"])
+    assert params["n_anchors"] == 3
+    doc["params"]["items"] = [[k, 5 if k == "n_anchors" else v] for k, v in doc["params"]["items"]]
+    _rewrite(path, metadata, doc, tensors)
+    with pytest.raises(ValueError, match="tensors do not match its parameters"):
+        skio.load(path)
+    # A tensor missing from the file.
+    doc["params"]["items"] = [[k, 3 if k == "n_anchors" else v] for k, v in doc["params"]["items"]]
+    tensors.pop("module/anchors")
+    _rewrite(path, metadata, doc, tensors)
+    with pytest.raises(ValueError, match="tensors do not match its parameters"):
+        skio.load(path)
+
+
+def test_imports_outside_the_allow_list_are_refused_at_load(fitted, tmp_path):
+    path = tmp_path / "m.safetensors"
+    skio.dump(NebulaAutoencoder(), path)
+    metadata, doc, tensors = skio._read(path.read_bytes())
+    doc["params"]["items"] = [
+        [k, {"__kind__": "import", "name": "os.system"} if k == "optimizer" else v]
+        for k, v in doc["params"]["items"]
+    ]
+    _rewrite(path, metadata, doc, tensors)
+    with pytest.raises(ValueError, match="'os.system', which is outside"):
+        skio.load(path)
+
+
+class _MyEncoder(torch.nn.Module):
+    def __init__(self, input_shape, hidden_dims=(8,)):
+        super().__init__()
+        self.layer = torch.nn.Linear(int(np.prod(input_shape)), hidden_dims[-1])
+        self.out_features = hidden_dims[-1]
+
+    def forward(self, x):
+        return self.layer(x.flatten(1))
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"encoder": _MyEncoder},
+        {"metric": lambda a, b: float(np.abs(a - b).sum())},
+        {"optimizer": type("MyOptimizer", (torch.optim.SGD,), {})},
+        {"callbacks": [object()]},
+    ],
+    ids=["encoder-class", "metric", "optimizer", "callback"],
+)
+def test_code_outside_the_allow_list_is_refused_at_dump(params, tmp_path):
+    with pytest.raises(ValueError, match="cannot store"):
+        skio.dump(NebulaVariationalClusterer(**params), tmp_path / "m.safetensors")
+    assert not (tmp_path / "m.safetensors").exists()
+
+
+def test_allowed_callables_and_callbacks_are_stored(tmp_path):
+    from skorch.callbacks import EpochScoring
+
+    from sknebula.series import paired_dtw
+
+    est = NebulaVariationalClusterer(
+        metric=paired_dtw, optimizer=torch.optim.AdamW,
+        callbacks=[("score", EpochScoring("train_loss", name="again", on_train=True))],
+    )
+    skio.dump(est, tmp_path / "m.safetensors")
+    restored = skio.load(tmp_path / "m.safetensors")
+    assert restored.metric is paired_dtw and restored.optimizer is torch.optim.AdamW
+    name, callback = restored.callbacks[0]
+    assert name == "score" and isinstance(callback, EpochScoring)
+    assert callback.name == "again"
+
+
+def test_only_sknebula_estimators_are_written(tmp_path):
+    from sklearn.cluster import KMeans
+
+    with pytest.raises(ValueError, match="writes sknebula's estimators"):
+        skio.dump(KMeans(), tmp_path / "m.safetensors")
