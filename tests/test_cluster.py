@@ -17,7 +17,7 @@ from skorch.callbacks import Callback
 from sknebula import NebulaVariationalClusterer
 from sknebula._data import neighbour_table
 from sknebula._nvc import score_neighbours
-from sknebula.metrics import clustering_accuracy, graph_modularity
+from sknebula.metrics import clustering_accuracy, graph_modularity, neighbour_modularity
 
 
 def test_fitted_attributes_and_methods(blobs, fast):
@@ -134,11 +134,19 @@ def test_pipeline_fit_predict_and_grid_search(digits):
     ).fit(X / 16)
     scores = search.cv_results_["mean_test_score"]
     assert np.isfinite(scores).all() and scores[0] != scores[1]
-    # The search scores with the clusterer's own score (modularity of the
-    # held-out clustering), refits the winner, and scores with it.
+    # The search scores with the clusterer's own score, the modularity of
+    # the held-out clustering on the held-out neighbour graph: the winner
+    # fitted on the first split's training folds gives its recorded score
+    # (10 neighbours: the square root of the 100 held-out rows).
+    winner = int(np.argmax(scores))
+    held_out = X[:100] / 16
+    fold = clone(search.estimator).set_params(n_anchors=[5, 10][winner]).fit(X[100:] / 16)
+    modularity = neighbour_modularity(held_out, fold.predict(held_out), n_neighbors=10)
+    assert search.cv_results_["split0_test_score"][winner] == pytest.approx(modularity)
+    # It then refits the winner on all the data.
     best = search.best_estimator_
-    assert best.n_anchors == [5, 10][int(np.argmax(scores))] and best.n_clusters_ == best.n_anchors
-    assert search.score(X[:100] / 16) == best.score(X[:100] / 16)
+    assert best.n_anchors == [5, 10][winner] and best.n_clusters_ == best.n_anchors
+    assert best.labels_.shape == (300,)
 
 
 def test_pandas_in_and_out(blobs, fast):
