@@ -9,6 +9,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.collections import PathCollection  # noqa: E402
 from matplotlib.image import AxesImage  # noqa: E402
 from sklearn.datasets import make_blobs  # noqa: E402
+from sklearn.metrics import pairwise_distances_argmin  # noqa: E402
 
 from sknebula import NebulaAutoencoder, NebulaVariationalClusterer  # noqa: E402
 from sknebula.plotting import (  # noqa: E402
@@ -83,8 +84,9 @@ def test_latent_space_autoencoder_colours_by_nearest_anchor(digits_ae):
     ae, X = digits_ae
     disp = LatentSpaceDisplay.from_estimator(ae, X)
     colours = disp.scatter_.get_array()
-    assert colours.shape == (len(X),)
-    assert set(np.unique(colours)) <= set(range(ae.n_anchors))
+    nearest = pairwise_distances_argmin(ae.transform(X), ae.anchors_)
+    assert len(np.unique(nearest)) > 1
+    np.testing.assert_array_equal(colours, nearest)
 
 
 def test_latent_space_constructor_two_dimensional_points():
