@@ -21,7 +21,10 @@ from sknebula.nn import (
     NebulaVAE,
     PointNetEncoder,
     build_encoder_decoder,
+    ngram_profile,
+    series_descriptor,
     shape_distribution,
+    volume_descriptor,
     volume_spectrum,
 )
 from sknebula.objectives.reconstruction import (
@@ -291,10 +294,27 @@ def test_shape_distribution_ignores_pose_and_point_order():
     assert np.abs(F[0] - F[1]).max() > 0.5
 
 
-def test_shape_distribution_bounds_the_points_it_compares():
+def test_shape_distribution_bounds_the_points_it_compares(monkeypatch):
     X = np.random.RandomState(0).standard_normal((3, 500, 3))
+    # The pairwise distances it takes: (clouds, points, points, coordinates).
+    pairwise, norm = [], np.linalg.norm
+
+    def watch(a, *args, **kwargs):
+        if np.ndim(a) == 4:
+            pairwise.append(np.shape(a))
+        return norm(a, *args, **kwargs)
+
+    monkeypatch.setattr(np.linalg, "norm", watch)
     F = shape_distribution(X, n_quantiles=5, max_points=50, chunk_size=2)
+    assert pairwise == [(2, 50, 50, 3), (1, 50, 50, 3)]
+    monkeypatch.undo()
     assert F.shape == (3, 10) and np.isfinite(F).all()
+    # The chunks bound the memory only; the points kept are the same for
+    # every cloud, so reordering the clouds reorders the descriptors.
+    np.testing.assert_array_equal(
+        shape_distribution(X, n_quantiles=5, max_points=50, chunk_size=3), F)
+    np.testing.assert_array_equal(
+        shape_distribution(X[::-1], n_quantiles=5, max_points=50, chunk_size=2), F[::-1])
     np.testing.assert_array_equal(shape_distribution(X[:, :1]), np.zeros((3, 32)))
 
 
@@ -350,10 +370,27 @@ def test_token_partners_are_sequences_of_the_same_source():
     assert (source[flat] == source[:, None]).mean() < 0.6
 
 
-def test_auto_partners_follow_the_data_kind():
-    rng = np.random.RandomState(0)
-    images = NebulaVariationalClusterer(2, encoder="conv2d")
-    assert images._neighbours(_images(rng)).shape == (N, auto_neighbours(N, 2))
+# The features whose Euclidean neighbours are the partners of each kind
+# (None: the flattened input).
+PARTNER_FEATURES = {
+    "conv2d": None,
+    "sequence": series_descriptor,
+    "tokens": ngram_profile,
+    "pointcloud": shape_distribution,
+    "conv3d": volume_descriptor,
+}
+
+
+@pytest.mark.parametrize("name", IDS)
+def test_auto_partners_follow_the_data_kind(name):
+    encoder, make, params, _ = KINDS[name]
+    X = make(np.random.RandomState(0)).astype(np.float32)
+    est = NebulaVariationalClusterer(2, encoder=encoder, encoder_params=params)
+    partners = est._neighbours(X)
+    k = auto_neighbours(N, 2)
+    assert partners.shape == (N, k)
+    np.testing.assert_array_equal(
+        partners, neighbour_table(X, k, features=PARTNER_FEATURES[encoder]))
 
 
 @pytest.mark.parametrize(
