@@ -328,3 +328,94 @@ def test_only_sknebula_estimators_are_written(tmp_path):
 
     with pytest.raises(ValueError, match="writes sknebula's estimators"):
         skio.dump(KMeans(), tmp_path / "m.safetensors")
+
+
+# ------------------------------------------------------------------- ONNX
+def _onnx_outputs(model, X):
+    ort = pytest.importorskip("onnxruntime")
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    names = [o.name for o in session.get_outputs()]
+    return dict(zip(names, session.run(None, {"X": np.asarray(X, dtype=np.float32)})))
+
+
+@pytest.fixture(scope="module")
+def digits_models():
+    from sklearn.datasets import load_digits
+
+    X = load_digits().data / 16.0
+    settings = dict(n_anchors=10, hidden_dims=(32,), latent_dim=6, max_epochs=3, random_state=0)
+    return X, {
+        "clusterer": NebulaVariationalClusterer(**settings).fit(X),
+        "autoencoder": NebulaAutoencoder(**settings).fit(X),
+    }
+
+
+def test_onnx_clusterer_on_digits_matches_predict(digits_models):
+    pytest.importorskip("onnxscript")
+    X, models = digits_models
+    est = models["clusterer"]
+    model = skio.to_onnx(est, X[:5], dynamo=True)
+    out = _onnx_outputs(model, X)
+    assert list(out) == ["latent", "label", "probabilities"]
+    np.testing.assert_allclose(out["latent"], est.transform(X), atol=1e-4)
+    np.testing.assert_array_equal(out["label"], est.predict(X))
+    np.testing.assert_allclose(out["probabilities"], est.predict_proba(X), atol=1e-4)
+    assert len(np.unique(out["label"])) > 1
+
+
+def test_onnx_autoencoder_on_digits_matches_transform_and_predict(digits_models):
+    pytest.importorskip("onnx")
+    X, models = digits_models
+    est = models["autoencoder"]
+    out = _onnx_outputs(skio.to_onnx(est, X[:5], dynamo=False), X)
+    np.testing.assert_allclose(out["latent"], est.transform(X), atol=1e-4)
+    np.testing.assert_allclose(out["reconstruction"], est.predict(X), atol=1e-4)
+
+
+def _structured(encoder):
+    rng = np.random.RandomState(0)
+    if encoder == "conv2d":
+        base = rng.rand(3, 1, 8, 8)
+    else:
+        base = np.sin(np.linspace(0, 6, 24) * np.arange(1, 4)[:, None])[:, None]
+    X = np.repeat(base, 10, axis=0) + 0.05 * rng.rand(30, *base.shape[1:])
+    return X
+
+
+@pytest.mark.parametrize("encoder", ["conv2d", "sequence"])
+def test_onnx_structured_encoders(encoder):
+    pytest.importorskip("onnx")
+    X = _structured(encoder)
+    est = NebulaVariationalClusterer(n_anchors=3, encoder=encoder, hidden_dims=(4, 8),
+                                     latent_dim=3, max_epochs=3, random_state=0).fit(X)
+    out = _onnx_outputs(skio.to_onnx(est, X[:2], dynamo=False), X)
+    np.testing.assert_allclose(out["latent"], est.transform(X), atol=1e-4)
+    np.testing.assert_array_equal(out["label"], est.predict(X))
+    np.testing.assert_allclose(out["probabilities"], est.predict_proba(X), atol=1e-4)
+
+
+@pytest.mark.parametrize("name", ["disentangled", "simsiam", "vje"])
+def test_onnx_other_estimators_match_transform(name, fitted, data):
+    pytest.importorskip("onnx")
+    X, _ = data
+    est = fitted[name]
+    out = _onnx_outputs(skio.to_onnx(est, X[:1], dynamo=False), X)
+    np.testing.assert_allclose(out["latent"], est.transform(X), atol=1e-4)
+    if name == "disentangled":
+        np.testing.assert_array_equal(out["label"], est.predict(X))
+        np.testing.assert_allclose(out["probabilities"], est.predict_proba(X), atol=1e-4)
+    if name == "simsiam":
+        np.testing.assert_allclose(out["concentration"], est.predict_concentration(X),
+                                   rtol=1e-4)
+
+
+def test_onnx_refuses_unfitted_and_foreign_estimators(data):
+    pytest.importorskip("onnx")
+    from sklearn.cluster import KMeans
+    from sklearn.exceptions import NotFittedError
+
+    X, _ = data
+    with pytest.raises(NotFittedError):
+        skio.to_onnx(NebulaVariationalClusterer(), X)
+    with pytest.raises(ValueError, match="sknebula's estimators"):
+        skio.to_onnx(KMeans(n_clusters=2).fit(X), X)
