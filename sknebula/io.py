@@ -780,7 +780,7 @@ def to_onnx(estimator, X, *, dynamo="auto"):
     - ``VariationalSimSiam``: ``"concentration"`` (``predict_concentration``).
 
     The estimator computes in float64 on the CPU and the graph in float32,
-    so outputs agree to about 1e-6. Input conversion (data frames, lists of
+    so outputs agree to about 1e-6 relative to their size. Input conversion (data frames, lists of
     series of unequal lengths) stays with the caller: pass arrays of the
     training sample shape. Needs the ``onnx`` extra (``onnx``,
     ``onnxscript``; ``onnxruntime`` to run the model).
