@@ -1,11 +1,13 @@
 """Bad input is refused before training, with an error that names the problem."""
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from sklearn.exceptions import NotFittedError
@@ -189,6 +191,12 @@ finite_or_not = st.one_of(
 )
 
 
+def _is_documented(exc):
+    """Whether ``exc`` is one of the errors of BAD_FIT_INPUTS, by type and message."""
+    return any(isinstance(exc, error) and re.search(match, str(exc))
+               for _, _, error, match in BAD_FIT_INPUTS)
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     X=hnp.arrays(
@@ -200,16 +208,33 @@ finite_or_not = st.one_of(
     which=st.sampled_from(sorted(FACTORIES)),
 )
 def test_random_arrays_work_or_raise_a_documented_error(X, dtype, which):
+    # Samples of zero size with more than one axis: the test below.
+    assume(not (X.ndim == 3 and 0 in X.shape[1:]))
     if dtype is np.int64:
         X = np.nan_to_num(X, nan=0.0, posinf=0.0, neginf=0.0)
     X = X.astype(dtype)
     est = FACTORIES[which](max_epochs=1)
     try:
         est.fit(X)
-    except (ValueError, TypeError, FloatingPointError) as exc:
-        assert str(exc), "errors must say what went wrong"
+    except Exception as exc:
+        assert _is_documented(exc), f"undocumented {type(exc).__name__}: {exc}"
         assert not hasattr(est, "net_")
         return
     out = est.transform(X)
     assert out.shape[0] == len(X)
     assert np.isfinite(out).all(), "a fitted model must never return NaN silently"
+
+
+# Samples of shape (0, k) or (k, 0) reach numpy's error (a reduction over
+# nothing) or torch's (an image of no pixels) instead of the "0 feature" one.
+_ZERO_SIZE_UNCAUGHT = pytest.mark.xfail(strict=True, reason="not refused as 0 features yet")
+
+
+@pytest.mark.parametrize("which", [
+    pytest.param(w, marks=_ZERO_SIZE_UNCAUGHT) if w != "simsiam" else w for w in sorted(FACTORIES)
+])
+def test_samples_of_zero_size_raise_the_no_features_error(which):
+    est = FACTORIES[which](max_epochs=1)
+    with pytest.raises(ValueError, match="0 feature"):
+        est.fit(np.full((7, 0, 11), 0.5))
+    assert not hasattr(est, "net_")
