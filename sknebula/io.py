@@ -603,11 +603,18 @@ def load(file, device="cpu"):
             UserWarning,
             stacklevel=2,
         )
+    try:
+        return _rebuild(doc, _Reader(tensors), device)
+    except (KeyError, TypeError, IndexError, AttributeError) as exc:
+        raise ValueError(f"The file's estimator description is corrupt: {exc!r}") from None
+
+
+def _rebuild(doc, reader, device):
+    """The estimator that the JSON ``doc`` describes."""
     classes = _estimator_classes()
     cls = classes.get(doc.get("estimator"))
     if cls is None:
         raise ValueError(f"Unknown estimator {doc.get('estimator')!r} in the file.")
-    reader = _Reader(tensors)
     params = reader.decode(doc["params"])
     est = cls()
     unknown = set(params) - set(est.get_params(deep=False))
@@ -615,6 +622,9 @@ def load(file, device="cpu"):
         raise ValueError(f"Unknown parameters {sorted(unknown)} for {cls.__name__} in the file.")
     est.set_params(**params)
     for name, value in doc["attributes"].items():
+        # Data attributes only: nothing may stand in for a method.
+        if not name.isidentifier() or name.startswith("__") or hasattr(cls, name):
+            raise ValueError(f"The file sets {cls.__name__}.{name}, which is no fitted attribute.")
         setattr(est, name, reader.decode(value))
     if doc.get("net") is not None:
         est.net_ = _decode_net(est, doc["net"], reader, str(torch.device(device)))

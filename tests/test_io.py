@@ -419,3 +419,18 @@ def test_onnx_refuses_unfitted_and_foreign_estimators(data):
         skio.to_onnx(NebulaVariationalClusterer(), X)
     with pytest.raises(ValueError, match="sknebula's estimators"):
         skio.to_onnx(KMeans(n_clusters=2).fit(X), X)
+
+
+def test_attributes_that_would_replace_methods_are_refused(fitted, tmp_path):
+    path = tmp_path / "m.safetensors"
+    skio.dump(fitted["vje"], path)
+    metadata, doc, tensors = skio._read(path.read_bytes())
+    doc["attributes"]["predict"] = {"__kind__": "import", "name": "sknebula.io.dump"}
+    _rewrite(path, metadata, doc, tensors)
+    with pytest.raises(ValueError, match="VariationalJointEmbedding.predict, which is no fitted"):
+        skio.load(path)
+    del doc["attributes"]["predict"]
+    del doc["params"]
+    _rewrite(path, metadata, doc, tensors)
+    with pytest.raises(ValueError, match="description is corrupt"):
+        skio.load(path)
