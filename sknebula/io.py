@@ -277,7 +277,9 @@ def _nebula_module(est, tensors):
         est.encoder, shape, target_shape, est.latent_dim, est._hidden_dims(shape),
         est.encoder_params,
     )
-    return NebulaVAE(encoder, decoder, est.latent_dim, est.n_anchors)
+    # The anchors trained (n_anchors_), where the estimator records them.
+    n_anchors = getattr(est, "n_anchors_", est.n_anchors)
+    return NebulaVAE(encoder, decoder, est.latent_dim, int(n_anchors))
 
 
 def _disentangled_module(est, tensors):

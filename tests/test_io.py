@@ -252,15 +252,15 @@ def test_tensors_that_do_not_match_the_parameters_are_refused(fitted, tmp_path):
     path = tmp_path / "m.safetensors"
     skio.dump(fitted["clusterer"], path)
     metadata, doc, tensors = skio._read(path.read_bytes())
-    # The parameters say 3 anchors and the file holds 3: now say 5.
+    # The parameters say a 3-d latent space and the weights hold one: now say 5.
     params = dict(doc["params"]["items"])
-    assert params["n_anchors"] == 3
-    doc["params"]["items"] = [[k, 5 if k == "n_anchors" else v] for k, v in doc["params"]["items"]]
+    assert params["latent_dim"] == 3
+    doc["params"]["items"] = [[k, 5 if k == "latent_dim" else v] for k, v in doc["params"]["items"]]
     _rewrite(path, metadata, doc, tensors)
     with pytest.raises(ValueError, match="tensors do not match its parameters"):
         skio.load(path)
     # A tensor missing from the file.
-    doc["params"]["items"] = [[k, 3 if k == "n_anchors" else v] for k, v in doc["params"]["items"]]
+    doc["params"]["items"] = [[k, 3 if k == "latent_dim" else v] for k, v in doc["params"]["items"]]
     tensors.pop("module/anchors")
     _rewrite(path, metadata, doc, tensors)
     with pytest.raises(ValueError, match="tensors do not match its parameters"):
