@@ -167,12 +167,12 @@ class _Writer:
 
     def _array(self, value, where):
         if value.dtype.kind in "biuf":
-            if value.dtype.kind == "u" and value.dtype.itemsize > 1:
-                stored = torch.from_numpy(value.astype(np.int64))
-            elif value.dtype == np.float16 or value.dtype.itemsize <= 8:
-                stored = torch.from_numpy(np.ascontiguousarray(value))
-            else:
+            if value.dtype.itemsize > 8:  # long double: no tensor dtype holds it
                 raise _unsupported(value, where)
+            # Wide unsigned ints as int64 (torch's are partial); native byte order.
+            dtype = np.int64 if value.dtype.kind == "u" and value.dtype.itemsize > 1 else (
+                value.dtype.newbyteorder("="))
+            stored = torch.from_numpy(value.astype(dtype, order="C"))
             return {"__kind__": "array", "dtype": value.dtype.str, "key": self.tensor(stored)}
         if value.dtype.kind in "OU":
             items = [self.encode(v, f"{where}[{i}]") for i, v in enumerate(value.ravel().tolist())]

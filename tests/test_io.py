@@ -434,3 +434,30 @@ def test_attributes_that_would_replace_methods_are_refused(fitted, tmp_path):
     _rewrite(path, metadata, doc, tensors)
     with pytest.raises(ValueError, match="description is corrupt"):
         skio.load(path)
+
+
+def test_arrays_of_every_kind_keep_shape_and_dtype(tmp_path):
+    values = {
+        "zero_d_": np.array(3.0),
+        "empty_": np.zeros((0, 4)),
+        "big_endian_": np.arange(5, dtype=">f8"),
+        "strided_": np.arange(6).reshape(2, 3)[:, ::2],
+        "unsigned_": np.arange(3, dtype=np.uint32),
+        "flags_": np.array([True, False]),
+        "names_": np.array(["x", "yy"]),
+        "objects_": np.array(["a", 1, None], dtype=object),
+        "scalar_": np.float32(2.5),
+        "nested_": {"k": [1, (2.0, "three")], 4: None},
+    }
+    est = NebulaAutoencoder()
+    for name, value in values.items():
+        setattr(est, name, value)
+    skio.dump(est, tmp_path / "m.safetensors")
+    restored = skio.load(tmp_path / "m.safetensors")
+    for name, value in values.items():
+        got = getattr(restored, name)
+        if isinstance(value, np.ndarray):
+            assert got.dtype == value.dtype and got.shape == value.shape, name
+            assert got.tolist() == value.tolist(), name
+        else:
+            assert got == value and type(got) is type(value), name
