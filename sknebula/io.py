@@ -416,15 +416,15 @@ def dump(estimator, file):
 
     Examples
     --------
-    >>> import tempfile, os
+    >>> import io
     >>> from sklearn.datasets import make_blobs
     >>> from sknebula import NebulaVariationalClusterer
     >>> from sknebula.io import dump, load
     >>> X, _ = make_blobs(n_samples=40, centers=3, random_state=0)
     >>> est = NebulaVariationalClusterer(n_anchors=3, max_epochs=4, random_state=0).fit(X)
-    >>> path = os.path.join(tempfile.mkdtemp(), "model.safetensors")
-    >>> dump(est, path)
-    >>> restored = load(path)
+    >>> file = io.BytesIO()  # or a path, e.g. "model.safetensors"
+    >>> dump(est, file)
+    >>> restored = load(file.getvalue())
     >>> bool((restored.predict(X) == est.predict(X)).all())
     True
     """
