@@ -228,6 +228,13 @@ class BaseDeepEstimator(BaseEstimator):
             dtype=[np.float64, np.float32],
             ensure_min_samples=2 if reset else 1,
         )
+        if 0 in X.shape[1:]:
+            # validate_data counts features over every axis but the first
+            # only for 2-d input; an empty axis of an n-d sample is as empty.
+            raise ValueError(
+                f"Found array with 0 feature(s) (samples of shape {X.shape[1:]}) while "
+                "a minimum of 1 is required."
+            )
         # max and min, not abs: no copy of X (which may be a memory map).
         largest = max(abs(float(X.max())), abs(float(X.min()))) if X.size else 0.0
         if largest > np.finfo(np.float32).max:
