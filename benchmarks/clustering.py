@@ -166,7 +166,7 @@ def _nvc(**extra):
     def make(X, kind, n_clusters, seed, smoke):
         params = dict(max_epochs=4) if smoke else {}
         return NebulaVariationalClusterer(
-            n_anchors=n_clusters, random_state=seed, **encoder_for(kind, X), **params, **extra
+            n_clusters=n_clusters, random_state=seed, **encoder_for(kind, X), **params, **extra
         )
     return make
 

@@ -268,3 +268,217 @@ def set_anchors(net, anchors, moved=()):
     for name in ("exp_avg", "momentum_buffer"):
         if name in state:
             state[name][list(moved)] = 0.0
+
+
+# Closest partners per sample whose edges join anchors in the merge to
+# n_clusters (merge_anchors): the closest are the purest (the Nebula guide
+# has the measurements).
+MERGE_PARTNERS = 3
+# Rows of the partner table whose anchors are counted at once (partner_links).
+LINK_ROWS = 65536
+
+
+def partner_links(nearest, neighbours, n_anchors, partner_anchor=None, rows=LINK_ROWS):
+    """Partner edges between the members of every two anchors.
+
+    Parameters
+    ----------
+    nearest : ndarray of shape (n_rows,)
+        Anchor of each row of the partner table.
+    neighbours : ndarray of shape (n_rows, n_partners)
+        The partner table: row ``i`` holds the indices of sample ``i``'s
+        partners.
+    n_anchors : int
+        Number of anchors.
+    partner_anchor : ndarray of shape (n_indexed,), default=None
+        Anchor of each row that the table indexes, when those are not the
+        table's own rows (pooled partners, data-parallel); None: ``nearest``.
+    rows : int, default=LINK_ROWS
+        Rows counted at once, so that no temporary is as large as the table.
+
+    Returns
+    -------
+    links : ndarray of shape (n_anchors, n_anchors)
+        ``links[a, b]`` counts the partners owned by anchor ``b`` of the
+        samples owned by anchor ``a`` (not symmetric).
+    """
+    nearest = np.asarray(nearest, dtype=np.intp)
+    theirs_of = nearest if partner_anchor is None else np.asarray(partner_anchor, np.intp)
+    links = np.zeros(n_anchors * n_anchors, dtype=np.int64)
+    for start in range(0, len(nearest), rows):
+        block = np.asarray(neighbours[start : start + rows])
+        own = np.repeat(nearest[start : start + rows], block.shape[1])
+        links += np.bincount(own * n_anchors + theirs_of[block].ravel(),
+                             minlength=n_anchors * n_anchors)
+    return links.reshape(n_anchors, n_anchors)
+
+
+def _group_modularity(links, shares, groups, n_groups):
+    """Modularity of ``groups`` (labels of the nodes) on the symmetric
+    node graph ``links`` (normalised to sum 1) with node ``shares``."""
+    onehot = np.eye(n_groups)[groups]
+    within = np.trace(onehot.T @ links @ onehot)
+    return float(within - ((shares @ onehot) ** 2).sum())
+
+
+def _refine_groups(links, shares, groups, n_groups):
+    """Move single nodes between groups while a move raises the modularity
+    and leaves no group empty (a local search after the greedy joins)."""
+    groups = groups.copy()
+    for _ in range(10 * len(groups)):
+        onehot = np.eye(n_groups)[groups]
+        to_group = links @ onehot                 # link of each node to each group
+        mass = shares @ onehot
+        sizes = onehot.sum(0)
+        # Gain of moving node v from its group g to group h:
+        # 2 * (L[v, h] - L[v, g \ v]) - 2 * s_v * (S_h - (S_g - s_v)).
+        own = to_group[np.arange(len(groups)), groups] - np.diag(links)
+        own_mass = mass[groups] - shares
+        gain = 2 * (to_group - own[:, None]) - 2 * shares[:, None] * (mass[None] - own_mass[:, None])
+        gain[np.arange(len(groups)), groups] = 0.0
+        gain[sizes[groups] == 1] = 0.0            # never empty a group
+        v, h = np.unravel_index(np.argmax(gain), gain.shape)
+        if gain[v, h] <= 1e-12:
+            break
+        groups[v] = h
+    return groups
+
+
+def modularity_merge_path(links, shares):
+    """Greedy agglomeration of the nodes of a weighted graph by modularity.
+
+    Starting from one group per node, the two groups whose join raises the
+    modularity most (or lowers it least) are joined, until one is left
+    (the agglomerative scheme of Clauset, Newman and Moore, 2004).
+
+    Parameters
+    ----------
+    links : ndarray of shape (n_nodes, n_nodes)
+        Edge weights between nodes (symmetrised here).
+    shares : ndarray of shape (n_nodes,)
+        Each node's share of the samples (the chance term's sizes).
+
+    Returns
+    -------
+    path : list of ndarray of shape (n_nodes,)
+        ``path[m - 1]`` labels the nodes with ``m`` groups (consecutive).
+    """
+    links = np.asarray(links, dtype=np.float64)
+    links = links + links.T
+    links = links / links.sum() if links.sum() > 0 else links
+    shares = np.asarray(shares, dtype=np.float64)
+    shares = shares / shares.sum()
+    n = len(shares)
+    groups = np.arange(n)
+    between, mass = links.copy(), shares.copy()
+    alive = np.ones(n, dtype=bool)
+    path = [None] * n
+    path[n - 1] = groups.copy()
+    for m in range(n - 1, 0, -1):
+        gain = 2 * (between - np.outer(mass, mass))
+        gain[~alive] = -np.inf
+        gain[:, ~alive] = -np.inf
+        np.fill_diagonal(gain, -np.inf)
+        i, j = sorted(np.unravel_index(np.argmax(gain), gain.shape))
+        groups[groups == j] = i
+        between[i] += between[j]
+        between[:, i] += between[:, j]
+        mass[i] += mass[j]
+        alive[j] = False
+        path[m - 1] = np.unique(groups, return_inverse=True)[1]
+    return path
+
+
+def merge_anchors(counts, anchors, links=None, n_clusters=None, random_state=None, judge=None):
+    """Cluster label of every anchor, consecutive from 0.
+
+    Anchors that own samples are grouped: one group each when
+    ``n_clusters`` is None (or not smaller than the anchors in use); else
+    by the partner graph when ``links`` is given, by k-means of the anchor
+    positions weighted by their mass without it. The partner graph's nodes
+    are the anchors, its edges the partner pairs between their members
+    (:func:`partner_links`); groups are joined greedily by modularity
+    (:func:`modularity_merge_path`) down to ``n_clusters``, then single
+    anchors move between groups while that raises the modularity. This is
+    the modularity of the sample clustering on the partner graph
+    (:func:`sknebula.metrics.graph_modularity`), computed on the anchors.
+    ``n_clusters="auto"`` keeps, of the partitions so found for every
+    number of groups, the one with the highest modularity on the graph
+    ``judge`` (by default ``links``). An anchor that owns no sample joins
+    the group of its nearest used anchor, so labels never have gaps.
+
+    Parameters
+    ----------
+    counts : ndarray of shape (n_anchors,)
+        Samples owned by each anchor.
+    anchors : ndarray of shape (n_anchors, latent_dim)
+        Anchor positions.
+    links : ndarray of shape (n_anchors, n_anchors), default=None
+        Partner edges between the anchors' members (:func:`partner_links`);
+        None merges by position.
+    n_clusters : int, "auto" or None, default=None
+        Number of groups.
+    random_state : int, default=None
+        Seed of the k-means of the position merge.
+    judge : ndarray of shape (n_anchors, n_anchors), default=None
+        Edges between the anchors' members of the graph whose modularity
+        chooses the number of groups for ``n_clusters="auto"``; None:
+        ``links``.
+
+    Returns
+    -------
+    labels : ndarray of shape (n_anchors,)
+        Group of each anchor.
+    """
+    counts = np.asarray(counts)
+    anchors = np.asarray(anchors, dtype=np.float64)
+    used = np.flatnonzero(counts)
+    if n_clusters is None or (n_clusters != "auto" and n_clusters >= len(used)):
+        groups = np.arange(len(used))
+    elif links is None:
+        groups = _position_merge(anchors[used], counts[used], n_clusters, random_state)
+    else:
+        judge = links if judge is None else judge
+        groups = _graph_merge(
+            *(np.asarray(a)[np.ix_(used, used)] for a in (links, judge)), counts[used], n_clusters
+        )
+    labels = np.empty(len(counts), dtype=np.intp)
+    labels[used] = groups
+    empty = np.flatnonzero(counts == 0)
+    if len(empty):
+        d = ((anchors[empty, None] - anchors[None, used]) ** 2).sum(-1)
+        labels[empty] = groups[d.argmin(1)]
+    return labels
+
+
+@single_threaded
+def _position_merge(anchors, counts, n_clusters, random_state):
+    """k-means of the anchors weighted by their mass ("auto": one group each)."""
+    if n_clusters == "auto":
+        return np.arange(len(anchors))
+    km = KMeans(n_clusters=n_clusters, n_init=10, random_state=random_state)
+    groups = km.fit_predict(anchors, sample_weight=counts)
+    return np.unique(groups, return_inverse=True)[1]
+
+
+def _symmetric(links):
+    """``links + links.T``, normalised to sum 1."""
+    links = np.asarray(links, dtype=np.float64)
+    sym = links + links.T
+    return sym / sym.sum() if sym.sum() > 0 else sym
+
+
+def _graph_merge(links, judge, counts, n_clusters):
+    """Groups of the anchors by modularity on their partner graph
+    (the number of groups, for "auto", by modularity on ``judge``)."""
+    sym = _symmetric(links)
+    shares = counts / counts.sum()
+    path = modularity_merge_path(links, counts)
+    if n_clusters == "auto":
+        refined = [_refine_groups(sym, shares, g, m + 1) for m, g in enumerate(path)]
+        judged = _symmetric(judge)
+        scores = [_group_modularity(judged, shares, g, m + 1) for m, g in enumerate(refined)]
+        groups = refined[int(np.argmax(scores))]
+    else:
+        groups = _refine_groups(sym, shares, path[n_clusters - 1], n_clusters)
+    return np.unique(groups, return_inverse=True)[1]

@@ -326,6 +326,11 @@ class NebulaBase(TransformerMixin, BaseDeepEstimator):
     _min_steps = 320
     _data_parallel = True
 
+    def _anchor_count(self):
+        """The number of anchors to train: ``n_anchors`` (a subclass may
+        resolve an "auto" of its own)."""
+        return self.n_anchors
+
     def _warmup_epochs(self):
         if self.warmup_epochs == "auto":
             return int(WARMUP_SHARE * self.n_epochs_)
@@ -354,7 +359,7 @@ class NebulaBase(TransformerMixin, BaseDeepEstimator):
         ``queries``), or None to warm up without."""
         n_neighbors = self.n_neighbors
         if n_neighbors == "auto":
-            n_neighbors = auto_neighbours(len(X), self.n_anchors)
+            n_neighbors = auto_neighbours(len(X), self._anchor_count())
         features, distance = partner_search(self.metric, self.encoder)
         return neighbour_table(
             X, n_neighbors, features, self.neighbors_algorithm, queries, distance
@@ -377,9 +382,10 @@ class NebulaBase(TransformerMixin, BaseDeepEstimator):
                 f"encoder='sequence', got encoder={self.encoder!r}. Use 'auto', "
                 "'euclidean' or a callable."
             )
-        if len(X) < self.n_anchors:
+        self.n_anchors_ = self._anchor_count()
+        if len(X) < self.n_anchors_:
             raise ValueError(
-                f"n_samples={len(X)} should be >= n_anchors={self.n_anchors}: "
+                f"n_samples={len(X)} should be >= n_anchors={self.n_anchors_}: "
                 "every anchor needs at least one sample."
             )
         self._resolve_epochs(len(X))
@@ -476,7 +482,7 @@ class NebulaBase(TransformerMixin, BaseDeepEstimator):
             self._hidden_dims(X32.shape[1:]),
             self.encoder_params,
         )
-        module = NebulaVAE(encoder, decoder, self.latent_dim, self.n_anchors)
+        module = NebulaVAE(encoder, decoder, self.latent_dim, self.n_anchors_)
         if reconstruction == "gaussian":
             module.loc.fill_(float(target.mean()))
             module.scale.fill_(float(_spread(target)) or 1.0)

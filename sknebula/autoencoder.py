@@ -60,6 +60,8 @@ class NebulaAutoencoder(ClassNamePrefixFeaturesOutMixin, NebulaBase):
     ----------
     anchors_ : ndarray of shape (n_anchors, latent_dim)
         The nebula anchors in latent space.
+    n_anchors_ : int
+        Number of anchors trained (``n_anchors``).
     reconstruction_ : str
         The reconstruction likelihood used.
     objective_ : float

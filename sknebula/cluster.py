@@ -6,12 +6,17 @@ from numbers import Integral
 import numpy as np
 import torch
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, ClusterMixin, _fit_context
-from sklearn.cluster import KMeans
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from scipy.special import softmax
 
-from ._anchors import anchor_sq_distances, nearest_anchor, single_threaded
+from ._anchors import (
+    MERGE_PARTNERS,
+    anchor_sq_distances,
+    merge_anchors,
+    nearest_anchor,
+    partner_links,
+)
 from ._base import N_EPOCHS_ATTR_DOC, keeps_global_random_state
 from ._distributed import gather_rows, on_rank_zero, total
 from ._nvc import N_INIT_ATTR_DOC, NebulaBase, nebula_params_doc
@@ -21,13 +26,15 @@ from .metrics import graph_modularity
 LOW_AGREEMENT = 0.5
 # Rows of the partner table whose labels are compared at once.
 AGREEMENT_ROWS = 65536
+# The anchors n_anchors="auto" trains when n_clusters is not an integer.
+DEFAULT_ANCHORS = 10
 
 
 class NebulaVariationalClusterer(
     ClassNamePrefixFeaturesOutMixin, ClusterMixin, NebulaBase
 ):
     __doc__ = (
-        """Deep clustering with Nebula Variational Coding (NVC).
+        f"""Deep clustering with Nebula Variational Coding (NVC).
 
     A variational autoencoder whose latent space holds ``n_anchors``
     learnable *nebula anchors* ``a_1..a_K``. Each sample is pulled, through a
@@ -65,16 +72,29 @@ class NebulaVariationalClusterer(
 
     Parameters
     ----------
-    n_anchors : int, default=10
-        Number of nebula anchors in latent space; the natural target of a
-        ``GridSearchCV``.
-    n_clusters : int, default=None
-        Number of clusters. ``None`` gives one cluster per anchor that owns
-        training samples. A smaller number merges anchors by k-means on the
-        anchors weighted by their mass. Must not exceed ``n_anchors``.
+    n_anchors : int or "auto", default="auto"
+        Number of nebula anchors in latent space. "auto" trains as many as
+        ``n_clusters`` asks for when it is an integer, else
+        {DEFAULT_ANCHORS}; the number trained is in ``n_anchors_``. Set it
+        above ``n_clusters`` to over-cluster, then merge.
+    n_clusters : int, "auto" or None, default=None
+        Number of clusters, the way to ask for k. ``None`` gives one
+        cluster per anchor that owns training samples. Fewer than the
+        anchors merges them by the partner graph: its nodes are the
+        anchors, its edges the pairs of each sample's {MERGE_PARTNERS}
+        closest partners that join their members, and anchors are joined
+        greedily, then moved one at a time, to maximise the modularity of
+        the clustering on it (:func:`sknebula.metrics.graph_modularity`);
+        by k-means on the anchors weighted by their mass without partners
+        (``n_neighbors=0``). "auto" chooses the number of clusters from
+        the data, at most ``n_anchors_``: of the merges to every number,
+        the one whose clustering of the training data has the highest
+        ``score`` (the modularity on its nearest-neighbour graph); the
+        Nebula guide says where to trust it, and without partners it keeps
+        one cluster per anchor. An integer must not exceed ``n_anchors``.
     latent_dim : int, default=10
         Dimension of the latent space.
-    encoder : {"mlp", "conv2d", "sequence", "tokens", "pointcloud", "conv3d"} or type, default="mlp"
+    encoder : {{"mlp", "conv2d", "sequence", "tokens", "pointcloud", "conv3d"}} or type, default="mlp"
         Encoder architecture by name (see the data kinds guide), or an
         ``nn.Module`` class built as
         ``encoder(input_shape, **encoder_params)`` exposing ``out_features``.
@@ -106,14 +126,17 @@ class NebulaVariationalClusterer(
     ----------
     labels_ : ndarray of shape (n_samples,)
         Cluster of each training sample, consecutive integers from 0.
-    anchors_ : ndarray of shape (n_anchors, latent_dim)
+    anchors_ : ndarray of shape (n_anchors_, latent_dim)
         The nebula anchors in latent space.
-    anchor_labels_ : ndarray of shape (n_anchors,)
+    n_anchors_ : int
+        Number of anchors trained: ``n_anchors``, or what "auto" made of it.
+    anchor_labels_ : ndarray of shape (n_anchors_,)
         Cluster of each anchor.
-    weights_ : ndarray of shape (n_anchors,)
+    weights_ : ndarray of shape (n_anchors_,)
         Fraction of training samples nearest to each anchor.
     n_clusters_ : int
-        Number of clusters found.
+        Number of clusters found: ``n_clusters``, the number "auto" chose,
+        or with None the anchors that own training samples.
     partner_agreement_ : float or None
         Share of the training partners (``n_neighbors``, by ``metric``)
         that fall in their sample's cluster; None without partners. The
@@ -156,23 +179,31 @@ class NebulaVariationalClusterer(
     >>> from sklearn.datasets import make_blobs
     >>> from sknebula import NebulaVariationalClusterer
     >>> X, _ = make_blobs(n_samples=60, centers=3, random_state=0)
-    >>> est = NebulaVariationalClusterer(n_anchors=3, max_epochs=10, random_state=0)
+    >>> est = NebulaVariationalClusterer(n_clusters=3, max_epochs=10, random_state=0)
     >>> labels = est.fit_predict(X)
     >>> labels.shape, est.anchors_.shape
     ((60,), (3, 10))
     >>> est.predict_proba(X[:2]).sum(axis=1)
     array([1., 1.])
+
+    The number of clusters chosen from the data, for blobs in 5 features:
+
+    >>> X, _ = make_blobs(n_samples=90, centers=3, n_features=5, random_state=0)
+    >>> est = NebulaVariationalClusterer(n_clusters="auto", max_epochs=10, random_state=0)
+    >>> est.fit(X).n_clusters_, est.n_anchors_
+    (3, 10)
     """
     )
 
     _parameter_constraints: dict = {
         **NebulaBase._parameter_constraints,
-        "n_clusters": [Interval(Integral, 1, None, closed="left"), None],
+        "n_anchors": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "n_clusters": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"}), None],
     }
 
     def __init__(
         self,
-        n_anchors=10,
+        n_anchors="auto",
         *,
         n_clusters=None,
         latent_dim=10,
@@ -246,17 +277,25 @@ class NebulaVariationalClusterer(
             Fitted estimator.
         """
         X = self._validate_X(X, reset=True)
-        if self.n_clusters is not None and self.n_clusters > self.n_anchors:
+        n_anchors = self._anchor_count()
+        if isinstance(self.n_clusters, Integral) and self.n_clusters > n_anchors:
             raise ValueError(
-                f"n_clusters={self.n_clusters} must not exceed n_anchors={self.n_anchors}."
+                f"n_clusters={self.n_clusters} must not exceed n_anchors={n_anchors}."
             )
         kept = self._fit_nebula(X, X)
         seed, mu = kept.seed, kept.latents
         nearest = self._nearest_anchor(mu)
         # Data-parallel: the samples of every rank, and one merge for all.
-        counts = total(np.bincount(nearest, minlength=self.n_anchors))
+        counts = total(np.bincount(nearest, minlength=self.n_anchors_))
         self.weights_ = counts / counts.sum()
-        self.anchor_labels_ = on_rank_zero(self._merge_anchors, counts, seed)
+        links = self._anchor_links(nearest, kept.pairs)
+        judge = None
+        if self.n_clusters == "auto" and links is not None:
+            # The number of clusters is judged as score() judges it.
+            judge = total(partner_links(nearest, self._score_neighbours(X), self.n_anchors_))
+        self.anchor_labels_ = on_rank_zero(
+            merge_anchors, counts, self.anchors_, links, self.n_clusters, seed, judge
+        )
         self.n_clusters_ = int(self.anchor_labels_.max()) + 1
         self.labels_ = self.anchor_labels_[nearest]
         self.partner_agreement_ = self._partner_agreement(kept.pairs)
@@ -289,29 +328,24 @@ class NebulaVariationalClusterer(
     def _nearest_anchor(self, mu):
         return nearest_anchor(mu, self.anchors_).astype(np.intp)
 
-    @single_threaded
-    def _merge_anchors(self, counts, seed):
-        """Cluster label of every anchor, consecutive from 0.
+    def _anchor_count(self):
+        """``n_anchors``, or for "auto" ``n_clusters`` when it is an
+        integer, else ``DEFAULT_ANCHORS``."""
+        if self.n_anchors != "auto":
+            return self.n_anchors
+        return self.n_clusters if isinstance(self.n_clusters, Integral) else DEFAULT_ANCHORS
 
-        Anchors that own samples are grouped (one group each, or k-means of
-        the anchors weighted by their mass down to ``n_clusters``); an anchor
-        that owns no sample joins the group of its nearest used anchor, so
-        labels never have gaps.
-        """
-        used = np.flatnonzero(counts)
-        if self.n_clusters is None or self.n_clusters >= len(used):
-            groups = np.arange(len(used))
-        else:
-            km = KMeans(n_clusters=self.n_clusters, n_init=10, random_state=seed)
-            groups = km.fit_predict(self.anchors_[used], sample_weight=counts[used])
-            groups = np.unique(groups, return_inverse=True)[1]
-        labels = np.empty(len(counts), dtype=np.intp)
-        labels[used] = groups
-        empty = np.flatnonzero(counts == 0)
-        if len(empty):
-            d = ((self.anchors_[empty, None] - self.anchors_[None, used]) ** 2).sum(-1)
-            labels[empty] = groups[d.argmin(1)]
-        return labels
+    def _anchor_links(self, nearest, pairs):
+        """Partner edges between the anchors' members, over the
+        ``MERGE_PARTNERS`` closest partners of every sample (of every rank,
+        data-parallel; see :func:`sknebula._anchors.partner_links`), or None
+        where no merge needs them or there are no partners."""
+        if self.n_clusters is None or pairs.neighbours is None:
+            return None
+        closest = pairs.neighbours[:, :MERGE_PARTNERS]
+        # Pooled partners index the rows of every rank.
+        theirs = None if pairs.offset is None else gather_rows(nearest)
+        return total(partner_links(nearest, closest, self.n_anchors_, theirs))
 
     def predict(self, X):
         """Cluster of the nearest anchor to each sample's latent mean.
