@@ -46,21 +46,23 @@ def main(out):
     rank = dist.get_rank()
     X, _ = make_blobs(n_samples=500, centers=4, n_features=8, random_state=0)
     shard = X[:300] if rank == 0 else X[300:]  # unequal shards: 300 and 200
-    params = dict(n_anchors=4, hidden_dims=(32,), latent_dim=3, batch_size=64, random_state=0)
+    params = dict(hidden_dims=(32,), latent_dim=3, batch_size=64, random_state=0)
+    # 6 anchors merged to the 4 blobs by the partner edges of both ranks.
     est = NebulaVariationalClusterer(
-        **params, max_epochs=20, n_init=2,
+        **params, n_anchors=6, n_clusters=4, max_epochs=20, n_init=2,
         callbacks=[("log", ParameterLog()), ("pairs", PairsLog())],
     ).fit(shard)
     callbacks = dict(est.net_.callbacks_)
     # Data larger than the pool may hold: partners from the rank's own rows.
     _nvc.POOL_BYTES = 0
     unpooled = NebulaVariationalClusterer(
-        **params, max_epochs=2, callbacks=[("pairs", PairsLog())]
+        **params, n_anchors=4, n_clusters=3, max_epochs=2, callbacks=[("pairs", PairsLog())]
     ).fit(shard)
     with open(f"{out}/rank{rank}.pkl", "wb") as f:
         pickle.dump({"estimator": est, "epochs": np.stack(callbacks["log"].epochs),
                      "pairs": callbacks["pairs"].pairs,
-                     "unpooled_pairs": dict(unpooled.net_.callbacks_)["pairs"].pairs}, f)
+                     "unpooled_pairs": dict(unpooled.net_.callbacks_)["pairs"].pairs,
+                     "unpooled_anchor_labels": unpooled.anchor_labels_}, f)
     dist.barrier()  # a rank that leaves while another works aborts gloo
     dist.destroy_process_group()
 

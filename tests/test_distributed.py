@@ -59,6 +59,12 @@ def test_ranks_end_with_the_same_fitted_model(ranks):
     np.testing.assert_array_equal(a.anchors_, b.anchors_)
     np.testing.assert_array_equal(a.anchor_labels_, b.anchor_labels_)
     np.testing.assert_array_equal(a.weights_, b.weights_)
+    # Anchors merged by the partner edges of both ranks, pooled (6 to 4)
+    # or each rank's own (4 to 3).
+    assert a.n_anchors_ == 6 and a.n_clusters_ == b.n_clusters_ == 4
+    unpooled = [r["unpooled_anchor_labels"] for r in ranks]
+    np.testing.assert_array_equal(unpooled[0], unpooled[1])
+    assert len(np.unique(unpooled[0])) == 3
     assert a.n_epochs_ == b.n_epochs_ == 20
     # Unequal shards (300 and 200 rows) take the same steps per epoch.
     assert len(a.history_[-1, "batches"]) == len(b.history_[-1, "batches"])
