@@ -10,6 +10,8 @@ from sklearn.neighbors import NearestNeighbors
 from threadpoolctl import threadpool_limits
 from torch.utils.data import BatchSampler, DataLoader, RandomSampler
 
+from .augment import draw_views
+
 
 # Above this many samples, "auto" searches neighbours approximately: the
 # exact search grows as n^2 (times in the scaling guide).
@@ -218,8 +220,10 @@ def _as_torch(X):
 
 
 class NeighbourPairs(torch.utils.data.Dataset):
-    """Yields ``({"x": X[i], "partner": pool[j]}, Y[i])`` with ``j`` a
-    random neighbour of ``i``, redrawn every time ``i`` is fetched.
+    """Yields ``({"x": X[i], "partner": views(pool[j])}, Y[i])`` with ``j`` a
+    random neighbour of ``i``, redrawn every time ``i`` is fetched, and
+    ``views`` an augmentation drawn afresh for every partner (none when
+    None; see :func:`sknebula.augment.draw_views`).
 
     The pool is X itself, or (data-parallel) the rows of every rank, X's own
     from row ``offset`` on; the partner table ``neighbours`` indexes the
@@ -231,12 +235,13 @@ class NeighbourPairs(torch.utils.data.Dataset):
 
     generator = None
 
-    def __init__(self, X, Y, neighbours, pool=None, offset=None):
+    def __init__(self, X, Y, neighbours, pool=None, offset=None, views=None):
         self.X = X
         self.Y = Y
         self.neighbours = neighbours
         self.pool = pool
         self.offset = offset
+        self.views = views
         # Gathered by torch from a view of the array, which is faster between
         # the training steps than numpy's indexing and a conversion; read-only
         # arrays by numpy, batch by batch.
@@ -254,7 +259,10 @@ class NeighbourPairs(torch.utils.data.Dataset):
         inputs = {"x": x}
         if self._partners is not None:
             pick = torch.randint(self._partners.shape[1], index.shape, generator=self.generator)
-            inputs["partner"] = self._pool[self._partners[index, pick].long()]
+            partner = self._pool[self._partners[index, pick].long()]
+            if self.views is not None:
+                partner = draw_views(self.views, partner, self.generator)
+            inputs["partner"] = partner
         # The target is usually the input itself: gather it once.
         return inputs, x if self._targets is self._rows else self._targets[index]
 

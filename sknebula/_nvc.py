@@ -12,8 +12,8 @@ from scipy.special import logsumexp
 from skorch.callbacks import LRScheduler
 from skorch.history import History
 from torch.optim.lr_scheduler import LambdaLR
-from sklearn.base import TransformerMixin
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.base import TransformerMixin, clone
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted
 
@@ -48,6 +48,7 @@ from ._data import (
     check_neighbors_algorithm,
     neighbour_table,
 )
+from .augment import ImageAugment
 from .nn import NebulaVAE, architecture, build_encoder_decoder
 from .objectives.nebula import NebulaLoss, kl_to_anchors
 from .objectives.reconstruction import RECONSTRUCTIONS, decoder_mean, reconstruction_nll
@@ -58,6 +59,11 @@ from .series import paired_dtw, paired_sbd, spectrum_features
 # features, whatever its width (see NebulaLoss); the ELBO (score) keeps the
 # full likelihood.
 REFERENCE_FEATURES = 64
+# The partner views of images (views="auto"): shifts of up to 7% of the
+# side, rotations of up to 10 degrees and crops of 85-100% of the area.
+PARTNER_IMAGE_VIEWS = dict(
+    crop_scale=(0.85, 1.0), flip=0.0, rotation=10.0, translation=0.07, noise=0.0
+)
 # The share of the epochs that warmup_epochs="auto" trains before the anchors
 # exist; the restarts share it and each trains the rest.
 WARMUP_SHARE = 0.75
@@ -102,7 +108,7 @@ PARTNERS_PARAM_DOC = """    n_neighbors : int or "auto", default="auto"
 """
 
 
-METRIC_PARAM_DOC = """    metric : {"auto", "euclidean", "spectrum", "sbd", "dtw"} or callable, default="auto"
+METRIC_PARAM_DOC = """    metric : {"auto", "euclidean", "spectrum", "sbd", "dtw"}, callable or transformer, default="auto"
         What makes two samples partners. "auto" is the data kind's own
         (see ``n_neighbors``); "euclidean" the Euclidean distance on the
         flattened input. For series (``encoder="sequence"``): "spectrum"
@@ -115,11 +121,37 @@ METRIC_PARAM_DOC = """    metric : {"auto", "euclidean", "spectrum", "sbd", "dtw
         takes two samples (arrays of one sample's shape) and returns their
         distance. "sbd", "dtw" and a callable rank the
         ``5 * n_neighbors`` (at least 50) nearest candidates of the "auto"
-        search, so their cost stays linear in the number of samples. The
-        data kinds guide says which to pick when.
+        search, so their cost stays linear in the number of samples. A
+        scikit-learn transformer (an object with ``fit_transform``, such as
+        ``PCA(30)`` or ``umap.UMAP()``) finds partners as the Euclidean
+        neighbours of its output: a clone of it is fitted on the flattened
+        samples each search compares (the training set, or the data
+        ``score`` judges). The data kinds guide says which to pick when.
+"""
+VIEWS_PARAM_DOC = """    views : "auto", callable or None, default="auto"
+        Augmentation each drawn partner passes through before it is
+        encoded, afresh every time: the partner the contrastive and
+        consistency terms compare a sample with is then a view of a
+        neighbour, which teaches the encoder the invariances the views
+        hold. "auto" gives images (``encoder="conv2d"``) a small random
+        shift, rotation and zoom (:func:`partner_image_views`) and other
+        data kinds none; None draws partners as they are. A callable maps a
+        float torch batch to one of the same shape (for flattened images:
+        ``ImageAugment(image_shape=(28, 28), flip=0.0)``, see
+        :mod:`sknebula.augment`); it draws from the fit's own generator
+        when it takes a ``generator`` keyword. The sample itself, and what
+        it reconstructs, stay as they are; the graph that judges a
+        clustering (placement, restarts, ``score``) is the partner table's.
 """
 # Partner metrics that only series can use.
 SERIES_METRICS = ("spectrum", "sbd", "dtw")
+
+
+def partner_image_views(image_shape=None):
+    """The image views ``views="auto"`` gives image partners: a small
+    random shift, rotation and zoom, the invariances of nearly every image
+    kind; no flip, which changes a digit or a letter, and no noise."""
+    return ImageAugment(**PARTNER_IMAGE_VIEWS, image_shape=image_shape)
 
 
 def _paired(metric):
@@ -129,9 +161,20 @@ def _paired(metric):
     return distances
 
 
+def _transformed(transformer):
+    """Features: a clone of ``transformer`` fitted on the (flattened)
+    samples the search compares, and their transform."""
+    def features(X):
+        flat = np.asarray(X).reshape(len(X), -1)
+        return np.asarray(clone(transformer).fit_transform(flat), dtype=np.float32)
+    return features
+
+
 def partner_search(metric, encoder):
     """``(features, distance)`` of the partner search that ``metric`` asks
     for (see :func:`sknebula._data.neighbour_table`)."""
+    if hasattr(metric, "fit_transform"):
+        return _transformed(metric), None
     features = architecture(encoder).neighbour_features
     if metric == "auto":
         return features, None
@@ -178,6 +221,7 @@ def nebula_params_doc(n_init_default):
         + PARTNERS_PARAM_DOC
         + METRIC_PARAM_DOC
         + NEIGHBORS_ALGORITHM_PARAM_DOC
+        + VIEWS_PARAM_DOC
         + f"""    warmup_epochs : int or "auto", default="auto"
         Epochs before the anchors are placed; "auto" is
         {WARMUP_SHARE:.0%} of the epochs trained (``n_epochs_``). The
@@ -308,8 +352,12 @@ class NebulaBase(TransformerMixin, BaseDeepEstimator):
         "metric_weight": [Interval(Real, 0, None, closed="left")],
         "margin": [Interval(Real, 0, None, closed="left")],
         "n_neighbors": [StrOptions({"auto"}), Interval(Integral, 0, None, closed="left")],
-        "metric": [StrOptions({"auto", "euclidean", *SERIES_METRICS}), callable],
+        "metric": [
+            StrOptions({"auto", "euclidean", *SERIES_METRICS}), callable,
+            HasMethods(["fit_transform"]),
+        ],
         "neighbors_algorithm": [StrOptions(set(NEIGHBOR_ALGORITHMS))],
+        "views": [StrOptions({"auto"}), callable, None],
         "warmup_epochs": [StrOptions({"auto"}), Interval(Integral, 0, None, closed="left")],
         "contrastive_weight": [Interval(Real, 0, None, closed="left")],
         "consistency_weight": [Interval(Real, 0, None, closed="left")],
@@ -423,13 +471,23 @@ class NebulaBase(TransformerMixin, BaseDeepEstimator):
 
     def _pairs(self, X32, Y32):
         """The training pairs: each sample with its partner candidates,
-        drawn (data-parallel) from the rows of every rank where they fit."""
+        drawn (data-parallel) from the rows of every rank where they fit,
+        each partner seen through :meth:`_partner_views`."""
+        views = self._partner_views(X32.shape[1:])
         pool, offset = pooled_rows(X32, POOL_BYTES)
         if pool is None:
-            return NeighbourPairs(X32, Y32, self._neighbours(X32))
+            return NeighbourPairs(X32, Y32, self._neighbours(X32), views=views)
         # Each rank searches only its own rows' partners among the pool.
         neighbours = self._neighbours(pool, slice(offset, offset + len(X32)))
-        return NeighbourPairs(X32, Y32, neighbours, pool, offset)
+        return NeighbourPairs(X32, Y32, neighbours, pool, offset, views=views)
+
+    def _partner_views(self, sample_shape):
+        """The augmentation each drawn partner passes through, or None."""
+        if self.views != "auto":
+            return self.views
+        if architecture(self.encoder).views == "image" and len(sample_shape) in (2, 3):
+            return partner_image_views()
+        return None
 
     def _resolve_restarts(self, n_samples):
         """Set ``n_init_``, the restarts this fit trains (after

@@ -2,9 +2,12 @@
 
 An augmentation is any callable mapping a float torch batch ``(n, ...)`` to
 a batch of the same shape (a numpy array is accepted back). The built-in
-ones are written in torch (no torchvision) and draw from torch's global
-generator, which the estimators seed from ``random_state`` at the start of
-every fit, so the views of a fit are reproducible.
+ones are written in torch (no torchvision) and take an optional
+``generator`` (a ``torch.Generator``): the estimators pass their fit's own,
+seeded from ``random_state``, so that the views of a fit are reproducible
+and a fit leaves torch's global generator alone. Without one they draw from
+torch's global generator. :func:`draw_views` calls any augmentation the
+same way.
 
 - :class:`VectorAugment` for feature vectors: Gaussian noise, random
   feature masking and mixing with another row of the batch.
@@ -15,6 +18,7 @@ every fit, so the views of a fit are reproducible.
   of tokens by others from the vocabulary.
 """
 
+import inspect
 import math
 
 import numpy as np
@@ -22,7 +26,18 @@ import torch
 import torch.nn.functional as F
 
 
-class VectorAugment:
+class Augmentation:
+    """Base of the built-in augmentations: each constructor argument is kept
+    as an attribute of its name, and ``get_params`` returns them (as
+    scikit-learn's estimators do), so that a model file can store one by
+    value (:mod:`sknebula.io`)."""
+
+    def get_params(self, deep=False):
+        """The constructor arguments, by name."""
+        return {name: getattr(self, name) for name in inspect.signature(type(self)).parameters}
+
+
+class VectorAugment(Augmentation):
     """Noise, masking and mixing for feature vectors (any sample shape).
 
     Parameters
@@ -53,25 +68,28 @@ class VectorAugment:
         self.mask = mask
         self.mix = mix
 
-    def __call__(self, x):
+    def __call__(self, x, generator=None):
         n = len(x)
+        g = generator
+        per_row = (n,) + (1,) * (x.dim() - 1)
         if self.mix > 0 and n > 1:
-            lam = self.mix * torch.rand((n,) + (1,) * (x.dim() - 1), dtype=x.dtype)
-            x = (1 - lam) * x + lam * x[torch.randperm(n)]
+            lam = self.mix * torch.rand(per_row, dtype=x.dtype, generator=g)
+            x = (1 - lam) * x + lam * x[torch.randperm(n, generator=g)]
         if self.noise > 0 and n > 1:
             # A random noise level per row, so that views span clean to
             # noisy and a concentration head can learn what noise costs.
-            level = self.noise * torch.rand((n,) + (1,) * (x.dim() - 1), dtype=x.dtype)
-            x = x + level * x.std(0, keepdim=True) * torch.randn_like(x)
+            level = self.noise * torch.rand(per_row, dtype=x.dtype, generator=g)
+            noise = torch.randn(x.shape, dtype=x.dtype, generator=g)
+            x = x + level * x.std(0, keepdim=True) * noise
         if self.mask > 0:
-            x = x * (torch.rand_like(x) >= self.mask).to(x.dtype)
+            x = x * (torch.rand(x.shape, dtype=x.dtype, generator=g) >= self.mask).to(x.dtype)
         return x
 
     def __repr__(self):
         return f"VectorAugment(noise={self.noise}, mask={self.mask}, mix={self.mix})"
 
 
-class ImageAugment:
+class ImageAugment(Augmentation):
     """Random resized crop, flip, rotation, translation and noise.
 
     Each image gets its own random affine warp (bilinear, zero padding),
@@ -91,6 +109,10 @@ class ImageAugment:
     noise : float, default=0.05
         Standard deviation of the additive noise, in units of the batch's
         pixel standard deviation.
+    image_shape : tuple of int, default=None
+        Shape ``(H, W)`` or ``(C, H, W)`` of one image when the batch holds
+        flattened images, rows of ``prod(image_shape)`` values (as an MLP
+        takes them); None for batches of images.
 
     Examples
     --------
@@ -101,25 +123,30 @@ class ImageAugment:
     torch.Size([4, 8, 8])
     """
 
-    def __init__(self, crop_scale=(0.6, 1.0), flip=0.5, rotation=10.0, translation=0.1, noise=0.05):
+    def __init__(self, crop_scale=(0.6, 1.0), flip=0.5, rotation=10.0, translation=0.1,
+                 noise=0.05, image_shape=None):
         self.crop_scale = crop_scale
         self.flip = flip
         self.rotation = rotation
         self.translation = translation
         self.noise = noise
+        self.image_shape = image_shape
 
-    def _affine(self, n, dtype):
+    def _affine(self, n, dtype, generator=None):
+        def rand(*shape):
+            return torch.rand(shape, dtype=dtype, generator=generator)
+
         lo, hi = self.crop_scale
-        area = lo + (hi - lo) * torch.rand(n, dtype=dtype)
-        log_ratio = (2 * torch.rand(n, dtype=dtype) - 1) * math.log(4 / 3)
+        area = lo + (hi - lo) * rand(n)
+        log_ratio = (2 * rand(n) - 1) * math.log(4 / 3)
         sx = torch.sqrt(area * log_ratio.exp()).clamp(max=1.0)
         sy = torch.sqrt(area / log_ratio.exp()).clamp(max=1.0)
         # The crop's centre keeps it inside the image; then a small shift.
-        cx = (2 * torch.rand(n, dtype=dtype) - 1) * (1 - sx)
-        cy = (2 * torch.rand(n, dtype=dtype) - 1) * (1 - sy)
-        shift = (2 * torch.rand(2, n, dtype=dtype) - 1) * 2 * self.translation
-        angle = (2 * torch.rand(n, dtype=dtype) - 1) * math.radians(self.rotation)
-        flip = torch.where(torch.rand(n, dtype=dtype) < self.flip, -1.0, 1.0).to(dtype)
+        cx = (2 * rand(n) - 1) * (1 - sx)
+        cy = (2 * rand(n) - 1) * (1 - sy)
+        shift = (2 * rand(2, n) - 1) * 2 * self.translation
+        angle = (2 * rand(n) - 1) * math.radians(self.rotation)
+        flip = torch.where(rand(n) < self.flip, -1.0, 1.0).to(dtype)
         cos, sin = torch.cos(angle), torch.sin(angle)
         # Output -> input coordinates: centre + shift + diag(sx, sy) R diag(flip, 1).
         theta = torch.stack(
@@ -131,30 +158,43 @@ class ImageAugment:
         )
         return theta
 
-    def __call__(self, x):
+    def __call__(self, x, generator=None):
+        flat_shape = x.shape
+        if self.image_shape is not None:
+            image = tuple(self.image_shape)
+            if len(image) not in (2, 3) or math.prod(flat_shape[1:]) != math.prod(image):
+                raise ValueError(
+                    f"ImageAugment(image_shape={image}) needs rows of "
+                    f"{math.prod(image)} values, got a batch of shape {tuple(flat_shape)}."
+                )
+            x = x.reshape(len(x), *image)
         if x.dim() not in (3, 4):
             raise ValueError(
                 "ImageAugment needs batches of shape (n, H, W) or (n, C, H, W), "
-                f"got {tuple(x.shape)}."
+                f"got {tuple(x.shape)}; pass image_shape for flattened images."
             )
         images = x.unsqueeze(1) if x.dim() == 3 else x
-        theta = self._affine(len(x), images.dtype)
+        theta = self._affine(len(x), images.dtype, generator)
         grid = F.affine_grid(theta, list(images.shape), align_corners=False)
         out = F.grid_sample(
             images, grid, mode="bilinear", padding_mode="zeros", align_corners=False
         )
         if self.noise > 0:
-            out = out + self.noise * images.std() * torch.randn_like(out)
-        return out.squeeze(1) if x.dim() == 3 else out
+            noise = torch.randn(out.shape, dtype=out.dtype, generator=generator)
+            out = out + self.noise * images.std() * noise
+        out = out.squeeze(1) if x.dim() == 3 else out
+        return out.reshape(flat_shape)
 
     def __repr__(self):
+        shape = "" if self.image_shape is None else f", image_shape={tuple(self.image_shape)}"
         return (
             f"ImageAugment(crop_scale={self.crop_scale}, flip={self.flip}, "
-            f"rotation={self.rotation}, translation={self.translation}, noise={self.noise})"
+            f"rotation={self.rotation}, translation={self.translation}, noise={self.noise}"
+            f"{shape})"
         )
 
 
-class TokenAugment:
+class TokenAugment(Augmentation):
     """Random token replacement for sequences of integer token ids.
 
     Noise or mixing would leave the integers; instead every token is
@@ -182,9 +222,9 @@ class TokenAugment:
         self.vocab_size = vocab_size
         self.replace = replace
 
-    def __call__(self, x):
-        swap = torch.rand(x.shape) < self.replace
-        random = torch.randint(self.vocab_size, x.shape).to(x.dtype)
+    def __call__(self, x, generator=None):
+        swap = torch.rand(x.shape, generator=generator) < self.replace
+        random = torch.randint(self.vocab_size, x.shape, generator=generator).to(x.dtype)
         return torch.where(swap, random, x)
 
     def __repr__(self):
@@ -221,6 +261,41 @@ def make_augmentation(augmentation, sample_shape, kind=None, vocab_size=None):
     return VectorAugment()
 
 
+def _takes_generator(augmentation):
+    try:
+        return "generator" in inspect.signature(augmentation).parameters
+    except (TypeError, ValueError):  # a callable without a signature
+        return False
+
+
+def draw_views(augmentation, x, generator=None):
+    """``augmentation(x)`` on a copy of the batch ``x``, as a tensor of its
+    shape and dtype; drawn from ``generator`` when the augmentation takes
+    one (the built-in ones do), else from torch's global generator.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sknebula.augment import ImageAugment, draw_views
+    >>> flat = torch.rand(4, 64)
+    >>> views = [draw_views(ImageAugment(image_shape=(8, 8)), flat, torch.Generator().manual_seed(0))
+    ...          for _ in range(2)]
+    >>> views[0].shape, bool((views[0] == views[1]).all())
+    (torch.Size([4, 64]), True)
+    """
+    if _takes_generator(augmentation):
+        out = augmentation(x.clone(), generator=generator)
+    else:
+        out = augmentation(x.clone())
+    out = torch.as_tensor(np.asarray(out) if not torch.is_tensor(out) else out)
+    if out.shape != x.shape:
+        raise ValueError(
+            f"The augmentation changed the batch shape from {tuple(x.shape)} "
+            f"to {tuple(out.shape)}."
+        )
+    return out.to(x.dtype)
+
+
 class TwoViews(torch.utils.data.Dataset):
     """Yields ``{"x1": aug(X[idx]), "x2": aug(X[idx])}`` per batch of indices.
 
@@ -228,6 +303,8 @@ class TwoViews(torch.utils.data.Dataset):
     single row (possible as the last, short batch) gets one extra random row,
     because batch normalisation cannot train on one sample.
     """
+
+    generator = None
 
     def __init__(self, X, augmentation, neighbours=None):
         self.X = X
@@ -238,14 +315,7 @@ class TwoViews(torch.utils.data.Dataset):
         return len(self.X)
 
     def _view(self, x):
-        out = self.augmentation(x.clone())
-        out = torch.as_tensor(np.asarray(out) if not torch.is_tensor(out) else out)
-        if out.shape != x.shape:
-            raise ValueError(
-                f"The augmentation changed the batch shape from {tuple(x.shape)} "
-                f"to {tuple(out.shape)}."
-            )
-        return out.to(x.dtype)
+        return draw_views(self.augmentation, x, self.generator)
 
     def __getitem__(self, index):
         index = np.atleast_1d(np.asarray(index))

@@ -118,6 +118,7 @@ class NebulaAutoencoder(ClassNamePrefixFeaturesOutMixin, NebulaBase):
         n_neighbors="auto",
         metric="auto",
         neighbors_algorithm="auto",
+        views="auto",
         warmup_epochs="auto",
         contrastive_weight=10.0,
         consistency_weight=1.0,
@@ -144,6 +145,7 @@ class NebulaAutoencoder(ClassNamePrefixFeaturesOutMixin, NebulaBase):
         self.n_neighbors = n_neighbors
         self.metric = metric
         self.neighbors_algorithm = neighbors_algorithm
+        self.views = views
         self.warmup_epochs = warmup_epochs
         self.contrastive_weight = contrastive_weight
         self.consistency_weight = consistency_weight

@@ -216,6 +216,7 @@ class NebulaVariationalClusterer(
         n_neighbors="auto",
         metric="auto",
         neighbors_algorithm="auto",
+        views="auto",
         warmup_epochs="auto",
         contrastive_weight=10.0,
         consistency_weight=1.0,
@@ -243,6 +244,7 @@ class NebulaVariationalClusterer(
         self.n_neighbors = n_neighbors
         self.metric = metric
         self.neighbors_algorithm = neighbors_algorithm
+        self.views = views
         self.warmup_epochs = warmup_epochs
         self.contrastive_weight = contrastive_weight
         self.consistency_weight = consistency_weight

@@ -148,7 +148,7 @@ class _Writer:
             if name is None or not _allowed(name) or _resolve_quiet(name) is not value:
                 raise _unsupported(value, where)
             return {"__kind__": "import", "name": name}
-        if _is_callback(value):
+        if _is_callback(value) or _is_augmentation(type(value)):
             name = _import_name(type(value))
             if name is None or not _allowed(name) or _resolve_quiet(name) is not type(value):
                 raise _unsupported(value, where)
@@ -199,7 +199,8 @@ def _is_callback(value):
 def _unsupported(value, where):
     return ValueError(
         f"sknebula.io.dump cannot store {where} = {value!r}: only JSON values, arrays, "
-        "tensors, and classes, functions and skorch callbacks importable from "
+        "tensors, sknebula augmentations, and classes, functions and skorch callbacks "
+        "importable from "
         f"{', '.join(p.rstrip('.') for p in ALLOWED_MODULES)} are stored, so that "
         "loading the file never runs code of the file's choosing. Use a named option, "
         "or pickle/joblib (which run code when they load)."
@@ -255,10 +256,18 @@ class _Reader:
             return _resolve(value["name"])
         if kind == "object":
             cls = _resolve(value["class"])
-            if not (inspect.isclass(cls) and _is_callback_class(cls)):
-                raise ValueError(f"{value['class']!r} is not a skorch callback.")
+            if not (inspect.isclass(cls) and (_is_callback_class(cls) or _is_augmentation(cls))):
+                raise ValueError(
+                    f"{value['class']!r} is not a skorch callback or a sknebula augmentation."
+                )
             return cls(**self.decode(value["params"]))
         raise ValueError(f"Unknown entry {kind!r} in the file's metadata.")
+
+
+def _is_augmentation(cls):
+    from .augment import Augmentation
+
+    return inspect.isclass(cls) and issubclass(cls, Augmentation)
 
 
 def _is_callback_class(cls):
