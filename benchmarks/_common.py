@@ -3,12 +3,68 @@
 import datetime
 import os
 import platform
+import shlex
+import subprocess
 import sys
+import time
+import tomllib
 from pathlib import Path
 
 import numpy as np
 
+ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).parent / "results"
+MANIFEST = Path(__file__).parent / "runs.toml"
+# Set by `python -m benchmarks.run --quick` (or by hand): the folder results
+# are written to instead of results/, even by a --smoke run.
+OUT_ENV = "SKNEBULA_BENCH_OUT"
+_STARTED = time.monotonic()
+
+
+def manifest():
+    """The runs of benchmarks/runs.toml, by name (the results file's name)."""
+    with MANIFEST.open("rb") as f:
+        return tomllib.load(f)["runs"]
+
+
+def result_path(name):
+    """Where results/<suite>/<name>.md lives: its suite's folder for a run of
+    the manifest, results/ itself for one that is not in it yet."""
+    suite = manifest().get(name, {}).get("suite")
+    return RESULTS / suite / f"{name}.md" if suite else RESULTS / f"{name}.md"
+
+
+def result_files(archive=False):
+    """Every results file under results/ (the archive's only if asked)."""
+    return sorted(p for p in RESULTS.rglob("*.md")
+                  if archive or p.parent.name != "archive")
+
+
+def commit():
+    """The checkout's commit, marked when the tree has uncommitted changes."""
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
+                              check=False).stdout.strip()
+    head = git("rev-parse", "--short=10", "HEAD") or "unknown (not a git checkout)"
+    dirty = git("status", "--porcelain", "--untracked-files=no", "--", "sknebula", "benchmarks")
+    return head + (" + uncommitted changes" if dirty else "")
+
+
+def _threads():
+    """The torch thread count(s) the command asked for: its --threads, or
+    what torch uses."""
+    argv = sys.argv[1:]
+    if "--threads" in argv:
+        values = []
+        for a in argv[argv.index("--threads") + 1:]:
+            if not a.isdigit():
+                break
+            values.append(a)
+        if values:
+            return " ".join(values)
+    import torch
+
+    return str(torch.get_num_threads())
 
 
 def machine():
@@ -37,28 +93,41 @@ def markdown_table(header, rows):
     return "\n".join(lines)
 
 
-def write_result(name, title, body, smoke=False, script=None, echo=True):
-    """Print ``body`` (unless not ``echo``) and, unless smoke, write it with
-    date, machine and command."""
+def header(script, name):
+    """The lines every results file starts with, written by the tool: what
+    reruns it, the exact command, the commit, date, machine, threads and
+    how long the run had taken when the file was written."""
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    text = (
-        f"## {title}\n\n"
-        f"- date: {stamp}\n- machine: {machine()}\n"
-        f"- command: `python -m benchmarks.{script or name} {' '.join(sys.argv[1:])}`".rstrip() + "\n\n"
-        f"{body}\n"
-    )
+    command = shlex.join(["python", "-m", f"benchmarks.{script}", *sys.argv[1:]])
+    lines = [f"- run: `python -m benchmarks.run {name}` (benchmarks/runs.toml)"
+             if name in manifest() else f"- run: not in benchmarks/runs.toml ({name})",
+             f"- command: `{command}`", f"- commit: {commit()}", f"- date: {stamp}",
+             f"- machine: {machine()}", f"- threads: {_threads()} (torch)",
+             f"- duration: {time.monotonic() - _STARTED:.0f} s"]
+    return "\n".join(lines)
+
+
+def write_result(name, title, body, smoke=False, script=None, echo=True):
+    """Print ``body`` (unless not ``echo``) and, unless smoke, write it under
+    its header (see ``header``) to results/<suite>/<name>.md. Where
+    ``$SKNEBULA_BENCH_OUT`` names a folder, write there instead, smoke or
+    not (``benchmarks.run --quick``)."""
+    text = f"## {title}\n\n{header(script or name, name)}\n\n{body}\n"
     if echo:
         print(text)
-    if not smoke:
-        RESULTS.mkdir(exist_ok=True)
-        (RESULTS / f"{name}.md").write_text(text)
+    out = os.environ.get(OUT_ENV)
+    path = Path(out) / f"{name}.md" if out else None if smoke else result_path(name)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
     return text
 
 
 def read_tables(name):
-    """The markdown tables of ``results/<name>.md`` as lists of row dicts
-    (keyed by the header), in file order; [] when the file is absent."""
-    path = RESULTS / f"{name}.md"
+    """The markdown tables of results file ``name`` (in its suite's folder)
+    as lists of row dicts (keyed by the header), in file order; [] when the
+    file is absent."""
+    path = result_path(name)
     if not path.exists():
         return []
     tables, header = [], None

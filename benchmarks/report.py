@@ -11,11 +11,13 @@ from pathlib import Path
 from ._common import (
     NVC_RESULTS,
     PEER_RESULTS,
-    RESULTS,
     kmeans_and_best_peer,
+    manifest,
     mean_acc,
     nvc_rows,
     read_tables,
+    result_files,
+    result_path,
     result_rows,
     same_run_peer,
 )
@@ -23,10 +25,20 @@ from ._common import (
 INTRO = """\
 # Benchmarks
 
-Reproducible commands that print markdown tables; each writes its latest
-table, with date, machine and command, to `results/<name>.md`, and
-`python -m benchmarks.report` stitches them into this page. None runs in
-the test command (too slow); a `--smoke` run of each does, so they cannot rot.
+Every table below is one run of `benchmarks/runs.toml`, the manifest that
+gives each result's command, data, seeds, torch threads, purpose and
+expected time. `python -m benchmarks.run NAME` reruns one table,
+`python -m benchmarks.run --all` every one (it prints the total time
+estimated before it starts, and a progress line per run), and
+`python -m benchmarks.run --all --quick` each script's `--smoke` version,
+into a scratch folder (what the test suite runs). A run writes
+`results/<suite>/<name>.md` (suites: `dev`, the sets the defaults were
+chosen on; `heldout`, sets that shaped no default; `series`; `images`;
+`throughput`), headed by its command, commit, machine, torch threads, date
+and duration, and `python -m benchmarks.report` stitches them into this
+page and the user guide's "Results at the defaults". Superseded runs are in
+`results/archive/`, which no page reads. Files recorded before the runner
+existed say so in their header (`recorded:`).
 
 | command | what it measures |
 |---|---|
@@ -70,7 +82,7 @@ def _source(name):
     """The command that wrote results/<name>.md, and its note if it has one
     (e.g. that it predates a change of default)."""
     command, note = name, ""
-    for line in (RESULTS / f"{name}.md").read_text().splitlines():
+    for line in result_path(name).read_text().splitlines():
         if line.startswith("- command:"):
             command = "``" + line[len("- command:"):].strip().strip("`").strip() + "``"
         elif line.startswith("- note:"):
@@ -93,6 +105,11 @@ def _seconds(row):
     return row["fit s (median)"] if row else "—"
 
 
+def _acc_time(row):
+    """``ACC (worst), fit s s``: quality with its cost, from the same row."""
+    return f"{_acc(row)}, {_seconds(row)} s" if row else "—"
+
+
 def _clustering_section():
     nvc = nvc_rows()
     if not nvc:
@@ -113,7 +130,7 @@ def _clustering_section():
          "UMAP+GaussianMixture (same run, 1 thread)", "fit s", "KMeans", "best other peer",
          "clusters used / asked"], rows,
         "; ".join(f"``{name}``: {_source(name)}" for name in NVC_RESULTS
-                  if (RESULTS / f"{name}.md").exists())
+                  if result_path(name).exists())
         + "; the peers: "
         + ", ".join(f"``{name}``" for name in PEER_RESULTS))
 
@@ -227,7 +244,7 @@ def _named_acc(row):
         return "—"
     name = row["method"].replace(f"{DEFAULT}(metric=", "").rstrip(")").strip("'")
     name = "auto" if name == DEFAULT else name
-    return f"{name}: {_acc(row)}"
+    return f"{name}: {_acc_time(row)}"
 
 
 def _series_targets_section():
@@ -238,7 +255,7 @@ def _series_targets_section():
     if not table:
         return ""
     columns = ["default", "KMeans", "k-Shape", UMAP_GMM]
-    rows = [[name, *(_acc(cells[c]) for c in columns),
+    rows = [[name, *(_acc_time(cells[c]) for c in columns),
              _named_acc(cells["metric"]), _named_acc(cells["peer"])]
             for name, cells in table]
     complete = [cells for _, cells in table if all(cells[c] for c in columns)]
@@ -247,7 +264,7 @@ def _series_targets_section():
     rows.append([f"mean over these {len(complete)} sets", *means, "", ""])
     return "\n" + _csv_table(
         "Series: the default against KMeans, k-Shape and UMAP+GaussianMixture; "
-        "the best metric against the best peer (one thread)",
+        "the best metric against the best peer (one thread; ACC (worst), median fit seconds)",
         ["data", "default", "KMeans", "k-Shape (best of two)", UMAP_GMM,
          "best metric", "best peer"], rows,
         "the series table above and the peers' tables (``"
@@ -261,12 +278,12 @@ def _embedding_section():
     if not tables:
         return ""
     keep = {"raw pixels", "VariationalSimSiam", "VariationalJointEmbedding"}
-    rows = [[r["features"], r["data"], r["linear probe, standardised"], r["5-NN"]]
+    rows = [[r["features"], r["data"], r["linear probe, standardised"], r["5-NN"], r["fit s"]]
             for r in tables[0] if r["features"] in keep]
     one_class = [[r[k] for k in r] for r in tables[1]]
     return ("\n" + _csv_table(
         "VariationalSimSiam and VariationalJointEmbedding: probes of transform on digits "
-        "(3 seeds, mean ± std, the worst seed in brackets)", ["features", "data", "linear probe (standardised)", "5-NN"],
+        "(3 seeds, mean ± std, the worst seed in brackets)", ["features", "data", "linear probe (standardised)", "5-NN", "fit s"],
         rows, _source("embedding"))
         + "\n" + _csv_table("One-class anomaly detection on digits",
                              list(tables[1][0]), one_class, _source("embedding")))
@@ -276,11 +293,11 @@ def _disentangle_section():
     tables = read_tables("disentangle")
     if not tables:
         return ""
-    rows = [[r[k] for k in ("model", "test accuracy", "min", "LR on z_s", "LR on z_u")]
+    rows = [[r[k] for k in ("model", "test accuracy", "min", "LR on z_s", "LR on z_u", "fit s")]
             for r in tables[0] if "defaults" in r["model"] or "raw pixels" in r["model"]]
     return "\n" + _csv_table(
         "LabelDisentangledVAE on digits (3 seeds)",
-        ["model", "test accuracy", "worst", "LR on z_s", "LR on z_u"], rows,
+        ["model", "test accuracy", "worst", "LR on z_s", "LR on z_u", "fit s"], rows,
         _source("disentangle"))
 
 
@@ -298,25 +315,18 @@ def write_defaults_page():
     print(f"wrote {PAGE}")
 
 
+def readme_files():
+    """The results files benchmarks/README.md shows, in the manifest's order
+    (the archive left out), then any file not in the manifest yet."""
+    runs = [name for name, run in manifest().items() if run["suite"] != "archive"]
+    listed = [result_path(name) for name in runs if result_path(name).exists()]
+    return listed + [p for p in result_files() if p not in listed]
+
+
 def main():
     write_defaults_page()
-    parts = [INTRO]
-    order = ["front", "front-2threads",
-             "clustering-nvc", "clustering-nvc-2threads", "clustering-nvc-digits-machine3",
-             "clustering-nvc-digits-machine4",
-             "clustering-ninit", "clustering-peers",
-             "clustering-tspeers",
-             "clustering-tspeers-more", *SERIES_RESULTS, "clustering-clustpy",
-             *VOLUME_RESULTS,
-             "clustering", "select_k", "select_k-ninit",
-             "ablation", "partners",
-             "throughput-overhead", "throughput-large", "throughput-search",
-             "throughput-parallel"]
-    files = sorted(RESULTS.glob("*.md"), key=lambda p: (p.stem not in order,
-                                                         order.index(p.stem) if p.stem in order else 0,
-                                                         p.stem))
-    for path in files:
-        parts.append(path.read_text().strip())
+    files = readme_files()
+    parts = [INTRO] + [path.read_text().strip() for path in files]
     out = Path(__file__).parent / "README.md"
     out.write_text("\n\n".join(parts) + "\n")
     print(f"wrote {out} from {len(files)} result file(s)")
