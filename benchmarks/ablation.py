@@ -1,6 +1,6 @@
 """Ablation of NebulaVariationalClusterer's parts on digits (3 seeds each unless told).
 
-    python -m benchmarks.ablation                 # all variants, writes results/ablation.md
+    python -m benchmarks.ablation                 # all variants, writes results/dev/ablation.md
     python -m benchmarks.ablation --variants defaults n_neighbors=10
     python -m benchmarks.ablation --smoke
 

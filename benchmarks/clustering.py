@@ -226,11 +226,14 @@ def _series(name):
     def make(X, kind, k, seed, smoke):
         from tslearn import clustering
 
+        # --smoke: one start and a few iterations, so the table's path runs in seconds.
+        n_init = 1 if smoke else 3
         if name == "KShape":
-            model = clustering.KShape(n_clusters=k, n_init=3, random_state=seed)
+            model = clustering.KShape(n_clusters=k, n_init=n_init, random_state=seed,
+                                      **(dict(max_iter=1) if smoke else {}))
         else:
-            model = clustering.TimeSeriesKMeans(n_clusters=k, metric="dtw", n_init=3,
-                                                max_iter=10 if smoke else 50, random_state=seed)
+            model = clustering.TimeSeriesKMeans(n_clusters=k, metric="dtw", n_init=n_init,
+                                                max_iter=2 if smoke else 50, random_state=seed)
 
         class ChannelsLast:
             def fit_predict(self, X):
@@ -248,12 +251,16 @@ def _aeon_peer(name):
     def make(X, kind, k, seed, smoke):
         from aeon import clustering
 
-        max_iter = 10 if smoke else 50
+        # --smoke: one start and a few iterations, so the table's path runs in seconds.
+        max_iter, n_init = (2, 1) if smoke else (50, 3)
         model = {
-            "KShape": lambda: clustering.KShape(n_clusters=k, n_init=3, random_state=seed),
-            "KASBA": lambda: clustering.KASBA(n_clusters=k, random_state=seed),
+            "KShape": lambda: clustering.KShape(n_clusters=k, n_init=n_init, random_state=seed,
+                                                **(dict(max_iter=1) if smoke else {})),
+            "KASBA": lambda: clustering.KASBA(n_clusters=k, random_state=seed,
+                                              **(dict(max_iter=2) if smoke else {})),
             "TimeSeriesKMeans": lambda: clustering.TimeSeriesKMeans(
-                n_clusters=k, n_init=3, max_iter=max_iter, random_state=seed),
+                n_clusters=k, n_init=n_init, max_iter=max_iter, random_state=seed,
+                **(dict(average_params={"max_iters": 1}) if smoke else {})),
         }[name]()
 
         class ChannelsFirst:
@@ -384,7 +391,7 @@ def main(argv=None):
     parser.add_argument("--datasets", nargs="*", default=list(DATASETS))
     parser.add_argument("--methods", nargs="*", default=list(METHODS))
     parser.add_argument("--name", default="clustering",
-                        help="results file (results/NAME.md), to run parts side by side")
+                        help="results file (results/<suite>/NAME.md), to run parts side by side")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one:  # one fit in this interpreter, for _in_bench_env

@@ -1,6 +1,6 @@
 """LabelDisentangledVAE on digits: accuracy and how well z_u hides the label.
 
-    python -m benchmarks.disentangle            # full run, writes results/disentangle.md
+    python -m benchmarks.disentangle            # full run, writes results/dev/disentangle.md
     python -m benchmarks.disentangle --smoke    # seconds; what the test suite runs
 
 sklearn digits scaled to [0, 1], stratified 75/25 train/test splits, one

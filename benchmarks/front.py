@@ -1,7 +1,7 @@
 """The quality/cost front of NebulaVariationalClusterer on digits, beside
 UMAP+GaussianMixture and KMeans measured in the same run.
 
-    python -m benchmarks.front                       # writes results/front.md
+    python -m benchmarks.front                       # writes results/dev/front.md
     python -m benchmarks.front --threads 2 --name front-2threads
     python -m benchmarks.front --smoke
 

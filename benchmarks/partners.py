@@ -1,6 +1,6 @@
 """Where a clustering of series loses what its partners knew, per set.
 
-    python -m benchmarks.partners            # writes results/partners.md
+    python -m benchmarks.partners            # writes results/series/partners.md
     python -m benchmarks.partners --smoke    # seconds; what the test suite runs
 
 NebulaVariationalClusterer at its defaults (the encoder of the data kind),
@@ -82,7 +82,7 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--datasets", nargs="*", default=SERIES_SETS)
     parser.add_argument("--name", default="partners",
-                        help="results file (results/NAME.md), to run parts side by side")
+                        help="results file (results/<suite>/NAME.md), to run parts side by side")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     datasets = args.datasets[:1] if args.smoke else args.datasets

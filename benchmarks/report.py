@@ -6,6 +6,7 @@ Every number in README.md comes from a file in results/, written by the
 benchmark that measured it; this script only stitches them together.
 """
 
+import re
 from pathlib import Path
 
 from ._common import (
@@ -79,7 +80,7 @@ its time, as it is in a user's first fit).
 
 
 def _source(name):
-    """The command that wrote results/<name>.md, and its note if it has one
+    """The command that wrote results/<suite>/<name>.md, and its note if it has one
     (e.g. that it predates a change of default)."""
     command, note = name, ""
     for line in result_path(name).read_text().splitlines():
@@ -315,6 +316,36 @@ def write_defaults_page():
     print(f"wrote {PAGE}")
 
 
+ROOT_README = Path(__file__).parent.parent / "README.md"
+README_SECTION = re.compile(r"<!-- benchmarks\.report: front -->.*?<!-- /benchmarks\.report -->",
+                            re.S)
+
+
+def _front_defaults(name):
+    rows = {r["setting"]: r for r in read_tables(name)[0]} if read_tables(name) else {}
+    return rows.get("defaults"), rows.get("UMAP+GaussianMixture")
+
+
+def front_sentence():
+    """The README's sentence on the demo's benchmark, from the front tables."""
+    (one, umap1), (two, umap2) = _front_defaults("front"), _front_defaults("front-2threads")
+    def quality(row):  # "0.931 ± 0.001 (0.929)" -> "0.931 (worst 0.929)"
+        cell = row["ACC (worst)"]
+        return f"{cell.split(' ')[0]} (worst {cell.split('(')[1].rstrip(')')})"
+
+    return ("<!-- benchmarks.report: front -->the benchmark gives "
+            f"{quality(one)} at one torch thread and {quality(two)} at two, in "
+            f"{one['fit s (median)']} s and {two['fit s (median)']} s a fit against "
+            f"{umap1['fit s (median)']} s and {umap2['fit s (median)']} s for "
+            "UMAP+GaussianMixture measured in the same runs (`benchmarks/results/dev/front.md`, "
+            "`front-2threads.md`)<!-- /benchmarks.report -->")
+
+
+def readme_with_results(text):
+    """README.md with its benchmark sentence written from the results."""
+    return README_SECTION.sub(lambda m: front_sentence(), text)
+
+
 def readme_files():
     """The results files benchmarks/README.md shows, in the manifest's order
     (the archive left out), then any file not in the manifest yet."""
@@ -325,6 +356,7 @@ def readme_files():
 
 def main():
     write_defaults_page()
+    ROOT_README.write_text(readme_with_results(ROOT_README.read_text()))
     files = readme_files()
     parts = [INTRO] + [path.read_text().strip() for path in files]
     out = Path(__file__).parent / "README.md"

@@ -1,6 +1,6 @@
 """Which number of anchors each label-free score picks, per dev-suite set.
 
-    python -m benchmarks.select_k            # writes results/select_k.md
+    python -m benchmarks.select_k            # writes results/archive/select_k.md
     python -m benchmarks.select_k --smoke    # seconds; what the test suite runs
 
 For every set with k true classes, ``GridSearchCV`` runs over
@@ -88,7 +88,7 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--datasets", nargs="*", default=list(DATASETS))
     parser.add_argument("--name", default="select_k",
-                        help="results file (results/NAME.md), to run parts side by side")
+                        help="results file (results/<suite>/NAME.md), to run parts side by side")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     datasets = args.datasets[:1] if args.smoke else args.datasets

@@ -1,4 +1,7 @@
-"""Tiny runs of the NVC benchmark scripts, so that they cannot rot."""
+"""Tiny runs of the NVC benchmark scripts, so that they cannot rot; the
+manifest of runs and the runner."""
+
+import pytest
 
 from benchmarks import ablation, clustering, throughput
 from sknebula._data import _faiss
@@ -58,6 +61,15 @@ def test_the_defaults_page_is_the_one_the_results_give():
     assert "NebulaVariationalClusterer" in report.PAGE.read_text()
 
 
+def test_the_readme_quotes_the_front_tables():
+    """README.md's sentence on the demo's benchmark is written by
+    benchmarks.report from the front tables."""
+    from benchmarks import report
+
+    text = report.ROOT_README.read_text()
+    assert report.README_SECTION.search(text) and report.readme_with_results(text) == text
+
+
 def test_series_targets_take_each_peers_best_row(monkeypatch):
     """The series targets table compares the default with each peer's best
     measured row on the same set, at one thread, and averages the sets."""
@@ -109,3 +121,95 @@ def test_partners_benchmark_smoke(capsys):
     purities = [float(c) for c in rows[0][1:5]]
     assert all(0.0 <= p <= 1.0 for p in purities)
     assert "latent k-NN purity" in capsys.readouterr().out
+
+
+# ------------------------------------------------ the manifest and the runner
+
+SUITES = {"dev", "heldout", "series", "images", "throughput", "archive"}
+KEYS = {"suite", "module", "args", "data", "seeds", "threads", "purpose", "estimate_s"}
+
+
+def test_every_results_file_is_a_run_of_the_manifest():
+    """benchmarks/runs.toml names every results file, each in its suite's
+    folder, with what reruns it; a file written by hand or left outside the
+    manifest fails."""
+    import importlib
+    import shlex
+
+    from benchmarks._common import RESULTS, manifest, result_path
+
+    runs = manifest()
+    for name, run in runs.items():
+        assert KEYS <= run.keys(), (name, KEYS - run.keys())
+        assert run["suite"] in SUITES and run["estimate_s"] > 0, name
+        assert importlib.util.find_spec(f"benchmarks.{run['module']}"), name
+        path = result_path(name)
+        assert path == RESULTS / run["suite"] / f"{name}.md" and path.exists(), name
+        head = path.read_text().split("\n\n")[1]
+        command = shlex.join(["python", "-m", f"benchmarks.{run['module']}", *run["args"]])
+        # The header a run writes (or, before the runner, the one completed
+        # from the manifest): the manifest's command reruns the file.
+        assert f"- command: `{command}`" in head.splitlines(), name
+        for field in ("run", "commit", "date", "machine", "threads"):
+            assert f"\n- {field}: " in "\n" + head, (name, field)
+        assert ("- recorded: before benchmarks.run existed" in head) != ("- duration: " in head)
+    files = {p.relative_to(RESULTS) for p in RESULTS.rglob("*.md")}
+    assert files == {result_path(n).relative_to(RESULTS) for n in runs}, "not in runs.toml"
+
+
+def test_no_page_reads_the_archive():
+    from benchmarks import report
+    from benchmarks._common import manifest
+
+    archived = {n for n, r in manifest().items() if r["suite"] == "archive"}
+    assert archived and not {p.stem for p in report.readme_files()} & archived
+    for names in (report.NVC_RESULTS, report.PEER_RESULTS, report.SERIES_RESULTS,
+                  report.VOLUME_RESULTS):
+        assert not set(names) & archived
+
+
+def test_the_runner_reruns_tables_quick_into_a_scratch_folder(tmp_path):
+    """`python -m benchmarks.run --quick NAME...` runs each table's --smoke
+    command from the manifest in a fresh process and writes the table, under
+    the tool's header, to the scratch folder, never to results/. One run of
+    each kind of script that needs no optional package."""
+    import os
+    import subprocess
+    import sys
+
+    from benchmarks._common import RESULTS, result_files
+
+    before = {p: p.stat().st_mtime for p in result_files(archive=True)}
+    names = ["clustering-volumes-nvc", "ablation", "disentangle"]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    out = subprocess.run([sys.executable, "-m", "benchmarks.run", "--quick", "--out",
+                          str(tmp_path), *names], capture_output=True, text=True, env=env,
+                         cwd=RESULTS.parent.parent, timeout=600)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "3 run(s) (quick), about" in out.stdout and "3/3 runs" in out.stdout
+    for name in names:
+        text = (tmp_path / f"{name}.md").read_text()
+        assert f"- run: `python -m benchmarks.run {name}`" in text
+        for field in ("command", "commit", "date", "machine", "threads", "duration"):
+            assert f"\n- {field}: " in text, (name, field)
+        assert "--smoke" in text.split("- command: ")[1].splitlines()[0]
+    assert {p: p.stat().st_mtime for p in result_files(archive=True)} == before
+
+
+def test_the_runner_estimates_before_it_starts(capsys):
+    from benchmarks import run
+    from benchmarks._common import manifest
+
+    assert run.main(["--all", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    runs = {n: r for n, r in manifest().items() if r["suite"] != "archive"}
+    assert f"{len(runs) - sum(bool(run.missing(r)) for r in runs.values())} run(s), about" in out
+    assert run.progress(1, 4, 30.0, 90.0).startswith("[" + "#" * 8 + "." * 22 + "] 1/4 runs")
+
+
+@pytest.mark.slow
+def test_every_table_reruns_quick(tmp_path):
+    """The whole quick run, `python -m benchmarks.run --all --quick`."""
+    from benchmarks import run
+
+    assert run.main(["--all", "--quick", "--out", str(tmp_path)]) == 0

@@ -1,0 +1,200 @@
+"""Rerun the benchmark tables of benchmarks/runs.toml.
+
+    python -m benchmarks.run NAME [NAME ...]   # rerun these tables
+    python -m benchmarks.run --all             # every table but the archive
+    python -m benchmarks.run --suite series    # the tables of one suite
+    python -m benchmarks.run --all --quick     # each script's --smoke run, into a scratch folder
+    python -m benchmarks.run --list            # the manifest, with each run's expected time
+
+Each run is its script's command from the manifest, in a fresh process; it
+writes results/<suite>/<name>.md itself (``_common.write_result`` heads the
+file with the command, commit, machine, threads, date and duration). Before
+it starts, the runner prints the total time it expects: each run's duration
+as its results file recorded it, or the manifest's ``estimate_s`` where the
+file predates the runner; then one progress line per run. After a full run,
+``benchmarks.report`` rewrites benchmarks/README.md and the defaults page.
+
+``--quick`` runs each script's ``--smoke`` mode (a subset: the first data
+set, one seed, a few epochs) and writes its table to ``--out`` (a scratch
+folder), never over results/. A run whose ``needs`` are not installed is
+skipped there, and refused in a full run (it would write a table without
+those rows over the real one).
+"""
+
+import argparse
+import importlib.util
+import os
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from ._common import OUT_ENV, ROOT, manifest, result_path
+
+# A quick run is a --smoke run: seconds, whatever the full run costs.
+QUICK_ESTIMATE_S = 15
+BAR = 30
+
+
+def missing(run, quick=False):
+    """The modules of the run's ``needs`` (its ``quick_needs`` for a quick
+    run) that cannot be imported here (ClustPy counts as present where its
+    own venv is built)."""
+    from .clustering import BENCH_PYTHON
+
+    needs = run.get("needs", [])
+    out = []
+    for module in run.get("quick_needs", needs) if quick else needs:
+        if module == "clustpy" and BENCH_PYTHON.exists():
+            continue
+        if importlib.util.find_spec(module) is None:
+            out.append(module)
+    return out
+
+
+def recorded_duration(name):
+    """The duration the last run of ``name`` wrote into its results file,
+    in seconds, or None (a file from before the runner has none)."""
+    path = result_path(name)
+    if not path.exists():
+        return None
+    match = re.search(r"^- duration: (\d+) s$", path.read_text(), re.MULTILINE)
+    return int(match.group(1)) if match else None
+
+
+def estimate(name, run, quick):
+    if quick:
+        return run.get("quick_s", QUICK_ESTIMATE_S)
+    return recorded_duration(name) or run["estimate_s"]
+
+
+def command(run, quick):
+    return [sys.executable, "-m", f"benchmarks.{run['module']}", *run["args"],
+            *(["--smoke"] if quick else [])]
+
+
+def _clock(seconds):
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def progress(done, total, elapsed, expected_left):
+    """One plain-text progress line: a bar over the expected time."""
+    fraction = elapsed / max(elapsed + expected_left, 1e-9)
+    filled = int(round(BAR * fraction))
+    return (f"[{'#' * filled}{'.' * (BAR - filled)}] {done}/{total} runs, "
+            f"{_clock(elapsed)} elapsed, about {_clock(expected_left)} left")
+
+
+def select(args, runs):
+    if args.all:
+        return [n for n, r in runs.items() if r["suite"] != "archive"]
+    if args.suite:
+        return [n for n, r in runs.items() if r["suite"] in args.suite]
+    unknown = [n for n in args.names if n not in runs]
+    if unknown:
+        raise SystemExit(f"not in benchmarks/runs.toml: {', '.join(unknown)} "
+                         f"(python -m benchmarks.run --list)")
+    return args.names
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", help="runs of benchmarks/runs.toml")
+    parser.add_argument("--all", action="store_true", help="every run but the archive")
+    parser.add_argument("--suite", nargs="+", help="every run of these suites")
+    parser.add_argument("--quick", action="store_true",
+                        help="each script's --smoke run, written to --out")
+    parser.add_argument("--out", type=Path,
+                        help="where --quick writes (default: a folder in the temp directory)")
+    parser.add_argument("--list", action="store_true", help="list the runs and stop")
+    parser.add_argument("--dry-run", action="store_true", help="print the commands and stop")
+    parser.add_argument("--no-report", action="store_true",
+                        help="do not rewrite the pages from the results afterwards")
+    args = parser.parse_args(argv)
+    runs = manifest()
+    if args.list:
+        for name, run in runs.items():
+            print(f"{run['suite']:<10} {name:<36} ~{_clock(estimate(name, run, False))}  "
+                  f"{run['purpose']}")
+        return 0
+    names = select(args, runs)
+    if not names:
+        parser.error("name a run, or give --all or --suite")
+
+    todo, skipped = [], []
+    for name in names:
+        lacking = missing(runs[name], args.quick)
+        (skipped if lacking else todo).append((name, lacking))
+    if skipped and not (args.quick or args.dry_run):
+        raise SystemExit("not installed, so these tables would lose rows: " + "; ".join(
+            f"{name} needs {', '.join(lacking)}" for name, lacking in skipped)
+            + " (pip install -e '.[bench]', make bench-env for ClustPy)")
+    for name, lacking in skipped:
+        print(f"skip {name}: needs {', '.join(lacking)}")
+    todo = [name for name, _ in todo]
+
+    env = dict(os.environ)
+    out = None
+    if args.quick:
+        out = (args.out or Path(tempfile.gettempdir()) / "sknebula-bench-quick").resolve()
+        out.mkdir(parents=True, exist_ok=True)
+        env[OUT_ENV] = str(out)
+    else:
+        env.pop(OUT_ENV, None)
+
+    expected = {name: estimate(name, runs[name], args.quick) for name in todo}
+    print(f"{len(todo)} run(s){' (quick)' if args.quick else ''}, about "
+          f"{_clock(sum(expected.values()))} expected"
+          + (f"; tables to {out}" if out else ""), flush=True)
+    if args.dry_run:
+        for name in todo:
+            print(f"{name}: {shlex.join(['python', *command(runs[name], args.quick)[1:]])}")
+        return 0
+
+    start, failed = time.monotonic(), []
+    for i, name in enumerate(todo):
+        run = runs[name]
+        left = sum(expected[n] for n in todo[i:])
+        print(progress(i, len(todo), time.monotonic() - start, left), flush=True)
+        print(f"  {name} ({run['suite']}, ~{_clock(expected[name])}): "
+              + shlex.join(["python", *command(run, args.quick)[1:]]), flush=True)
+        if "commit" in run:
+            print(f"  note: this table measured commit {run['commit']}; check it out to "
+                  f"reproduce it", flush=True)
+        threads = run["threads"] if isinstance(run["threads"], int) else max(run["threads"])
+        env_run = dict(env, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+        target = out / f"{name}.md" if out else result_path(name)
+        before = target.stat().st_mtime if target.exists() else None
+        t0 = time.monotonic()
+        log = (out / f"{name}.log") if out else None
+        if log:
+            with log.open("w") as f:
+                code = subprocess.run(command(run, args.quick), cwd=ROOT, env=env_run,
+                                      stdout=f, stderr=subprocess.STDOUT).returncode
+        else:
+            code = subprocess.run(command(run, args.quick), cwd=ROOT, env=env_run).returncode
+        wrote = target.exists() and target.stat().st_mtime != before
+        status = "ok" if code == 0 and wrote else (
+            f"failed (exit {code})" if code else f"wrote no {target.name}")
+        print(f"  {name}: {status} in {time.monotonic() - t0:.0f} s", flush=True)
+        if status != "ok":
+            failed.append(name)
+            if log:
+                print("    " + "\n    ".join(log.read_text().splitlines()[-15:]), flush=True)
+    print(progress(len(todo), len(todo), time.monotonic() - start, 0), flush=True)
+    if not args.quick and not args.no_report and len(failed) < len(todo):
+        from . import report
+
+        report.main()
+    if failed:
+        print(f"failed: {', '.join(failed)}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
