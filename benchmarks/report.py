@@ -41,6 +41,13 @@ page and the user guide's "Results at the defaults". Superseded runs are in
 `results/archive/`, which no page reads. Files recorded before the runner
 existed say so in their header (`recorded:`).
 
+The user guide quotes these tables through the `:bench:` role
+(`:bench:\`front | defaults | fit s (median)\``, docs/_bench.py), read
+from the files when the docs build, and README's sentence on the demo is
+written by `python -m benchmarks.report`; `tests/test_docs_numbers.py`
+fails when a page quotes, in a benchmark context, a number that no results
+file holds (its docstring gives the rule).
+
 | command | what it measures |
 |---|---|
 | `python -m benchmarks.clustering` | ACC / NMI / ARI over 5 seeds (mean ± std, the worst seed, every seed), the fewest clusters used, median fit time and peak memory, at each torch thread count given (`--threads 1 2`), of NebulaVariationalClusterer at its defaults (the encoder of the data kind) against KMeans, GaussianMixture, ward, UMAP+GaussianMixture (measured in the same run as the clusterer in `clustering-nvc*.md`), tslearn's KShape and DTW k-means on the series, and ClustPy's DEC / IDEC / VaDE from their own venv (`make bench-env`), over the dev suite: digits, shifted sequences, anisotropic blobs, iris, aeon's ArrowHead, OSULeaf, BasicMotions and JapaneseVowels, Markov tokens, point clouds. `--name` writes parts run side by side to their own results file |
@@ -122,13 +129,13 @@ def _clustering_section():
         kmeans, best = kmeans_and_best_peer(dataset)
         used = sorted({r["clusters used (fewest) / asked"] for r in mine.values()})
         rows.append([dataset, _acc(mine.get("1")), _seconds(mine.get("1")), _acc(mine.get("2")),
-                     _seconds(mine.get("2")), _acc(umap), _seconds(umap), _acc(kmeans),
+                     _seconds(mine.get("2")), _acc(umap), _seconds(umap), _acc_time(kmeans),
                      f"{best['method']} {_acc(best)} ({_seconds(best)} s)" if best else "—",
                      " ".join(used)])
     return "\n" + _csv_table(
         "NebulaVariationalClusterer (5 seeds) against the peers, with median fit seconds",
         ["data", "NVC, 1 thread", "fit s", "NVC, 2 threads", "fit s",
-         "UMAP+GaussianMixture (same run, 1 thread)", "fit s", "KMeans", "best other peer",
+         "UMAP+GaussianMixture (same run, 1 thread)", "fit s", "KMeans (the peers' run)", "best other peer (the peers' run)",
          "clusters used / asked"], rows,
         "; ".join(f"``{name}``: {_source(name)}" for name in NVC_RESULTS
                   if result_path(name).exists())

@@ -34,6 +34,9 @@ extensions = [
     "sphinx.ext.viewcode",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
+    # :bench:`FILE | ROW | COLUMN` reads a number from benchmarks/results/
+    # when the pages build (docs/_bench.py).
+    "_bench",
 ]
 
 templates_path = ["_templates"]
