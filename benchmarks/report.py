@@ -135,8 +135,8 @@ def _clustering_section():
     return "\n" + _csv_table(
         "NebulaVariationalClusterer (5 seeds) against the peers, with median fit seconds",
         ["data", "NVC, 1 thread", "fit s", "NVC, 2 threads", "fit s",
-         "UMAP+GaussianMixture (same run, 1 thread)", "fit s", "KMeans (the peers' run)", "best other peer (the peers' run)",
-         "clusters used / asked"], rows,
+         "UMAP+GaussianMixture (same run, 1 thread)", "fit s", "KMeans (the peers' run)",
+         "best other peer (the peers' run)", "clusters used / asked"], rows,
         "; ".join(f"``{name}``: {_source(name)}" for name in NVC_RESULTS
                   if result_path(name).exists())
         + "; the peers: "

@@ -16,7 +16,9 @@ file predates the runner; then one progress line per run. After a full run,
 
 ``--quick`` runs each script's ``--smoke`` mode (a subset: the first data
 set, one seed, a few epochs) and writes its table to ``--out`` (a scratch
-folder), never over results/. A run whose ``needs`` are not installed is
+folder), never over results/. It leaves out the peers of UMAP, tslearn and
+aeon, whose first fit in a process compiles numba code for tens of seconds
+(``--with-peers`` keeps them). A run whose ``needs`` are not installed is
 skipped there, and refused in a full run (it would write a table without
 those rows over the real one).
 """
@@ -71,8 +73,26 @@ def estimate(name, run, quick):
     return recorded_duration(name) or run["estimate_s"]
 
 
-def command(run, quick):
-    return [sys.executable, "-m", f"benchmarks.{run['module']}", *run["args"],
+# Peers whose first fit in a process compiles numba code for tens of
+# seconds; a quick run leaves them out unless asked (--with-peers).
+COMPILING_PEERS = ("UMAP", "tslearn", "aeon")
+
+
+def quick_args(args, with_peers=False):
+    """A clustering command's arguments for its quick run: the --methods
+    without the compiling peers (the first method if none is left)."""
+    if with_peers or "--methods" not in args:
+        return list(args)
+    start = args.index("--methods") + 1
+    end = next((i for i in range(start, len(args)) if args[i].startswith("--")), len(args))
+    methods = args[start:end]
+    kept = [m for m in methods if not m.startswith(COMPILING_PEERS)] or methods[:1]
+    return args[:start] + kept + args[end:]
+
+
+def command(run, quick, with_peers=False):
+    args = quick_args(run["args"], with_peers) if quick else run["args"]
+    return [sys.executable, "-m", f"benchmarks.{run['module']}", *args,
             *(["--smoke"] if quick else [])]
 
 
@@ -108,6 +128,9 @@ def main(argv=None):
     parser.add_argument("--suite", nargs="+", help="every run of these suites")
     parser.add_argument("--quick", action="store_true",
                         help="each script's --smoke run, written to --out")
+    parser.add_argument("--with-peers", action="store_true",
+                        help="--quick: keep UMAP's, tslearn's and aeon's peers (each compiles "
+                             "numba code on its first fit, tens of seconds a table)")
     parser.add_argument("--out", type=Path,
                         help="where --quick writes (default: a folder in the temp directory)")
     parser.add_argument("--list", action="store_true", help="list the runs and stop")
@@ -152,7 +175,8 @@ def main(argv=None):
           + (f"; tables to {out}" if out else ""), flush=True)
     if args.dry_run:
         for name in todo:
-            print(f"{name}: {shlex.join(['python', *command(runs[name], args.quick)[1:]])}")
+            line = command(runs[name], args.quick, args.with_peers)[1:]
+            print(f"{name}: {shlex.join(['python', *line])}")
         return 0
 
     start, failed = time.monotonic(), []
@@ -161,7 +185,7 @@ def main(argv=None):
         left = sum(expected[n] for n in todo[i:])
         print(progress(i, len(todo), time.monotonic() - start, left), flush=True)
         print(f"  {name} ({run['suite']}, ~{_clock(expected[name])}): "
-              + shlex.join(["python", *command(run, args.quick)[1:]]), flush=True)
+              + shlex.join(["python", *command(run, args.quick, args.with_peers)[1:]]), flush=True)
         if "commit" in run:
             print(f"  note: this table measured commit {run['commit']}; check it out to "
                   f"reproduce it", flush=True)
@@ -171,12 +195,13 @@ def main(argv=None):
         before = target.stat().st_mtime if target.exists() else None
         t0 = time.monotonic()
         log = (out / f"{name}.log") if out else None
+        cmd = command(run, args.quick, args.with_peers)
         if log:
             with log.open("w") as f:
-                code = subprocess.run(command(run, args.quick), cwd=ROOT, env=env_run,
-                                      stdout=f, stderr=subprocess.STDOUT).returncode
+                code = subprocess.run(cmd, cwd=ROOT, env=env_run, stdout=f,
+                                      stderr=subprocess.STDOUT).returncode
         else:
-            code = subprocess.run(command(run, args.quick), cwd=ROOT, env=env_run).returncode
+            code = subprocess.run(cmd, cwd=ROOT, env=env_run).returncode
         wrote = target.exists() and target.stat().st_mtime != before
         status = "ok" if code == 0 and wrote else (
             f"failed (exit {code})" if code else f"wrote no {target.name}")

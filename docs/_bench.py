@@ -14,7 +14,8 @@ such row of the file is used). COLUMN is the
 header's text. PART picks a number out of a cell such as
 ``0.931 ± 0.001 (0.929)``: ``mean`` (the first number), ``std`` (the one
 after ±), ``worst`` (the one in brackets), ``mean (worst)`` (both, as
-``0.931 (0.929)``), or ``N`` (the N-th number, from 0). A spec that names no row, column or file fails the build.
+``0.931 (0.929)``), or ``N`` (the N-th number, from 0). A spec that
+names no row, column or file fails the build.
 """
 
 import re
