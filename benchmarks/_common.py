@@ -7,8 +7,12 @@ import shlex
 import subprocess
 import sys
 import time
-import tomllib
 from pathlib import Path
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the test, docs and bench extras install tomli
+    import tomli as tomllib
 
 import numpy as np
 

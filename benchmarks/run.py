@@ -57,19 +57,22 @@ def missing(run, quick=False):
     return out
 
 
-def recorded_duration(name):
-    """The duration the last run of ``name`` wrote into its results file,
-    in seconds, or None (a file from before the runner has none)."""
-    path = result_path(name)
+def recorded_duration(name, folder=None):
+    """The duration the last run of ``name`` wrote into its results file
+    (in ``folder``, the quick runs' scratch folder, if given), in seconds,
+    or None (a file from before the runner has none)."""
+    path = folder / f"{name}.md" if folder else result_path(name)
     if not path.exists():
         return None
     match = re.search(r"^- duration: (\d+) s$", path.read_text(), re.MULTILINE)
     return int(match.group(1)) if match else None
 
 
-def estimate(name, run, quick):
+def estimate(name, run, quick, out=None):
+    """Expected seconds: the last run's recorded duration (for a quick run,
+    the last quick run's in the scratch folder), else the manifest's."""
     if quick:
-        return run.get("quick_s", QUICK_ESTIMATE_S)
+        return (recorded_duration(name, out) if out else None) or QUICK_ESTIMATE_S
     return recorded_duration(name) or run["estimate_s"]
 
 
@@ -169,7 +172,7 @@ def main(argv=None):
     else:
         env.pop(OUT_ENV, None)
 
-    expected = {name: estimate(name, runs[name], args.quick) for name in todo}
+    expected = {name: estimate(name, runs[name], args.quick, out) for name in todo}
     print(f"{len(todo)} run(s){' (quick)' if args.quick else ''}, about "
           f"{_clock(sum(expected.values()))} expected"
           + (f"; tables to {out}" if out else ""), flush=True)
