@@ -42,7 +42,7 @@ page and the user guide's "Results at the defaults". Superseded runs are in
 existed say so in their header (`recorded:`).
 
 The user guide quotes these tables through the `:bench:` role
-(`:bench:\`front | defaults | fit s (median)\``, docs/_bench.py), read
+(`` :bench:`front | defaults | fit s (median)` ``, docs/_bench.py), read
 from the files when the docs build, and README's sentence on the demo is
 written by `python -m benchmarks.report`; `tests/test_docs_numbers.py`
 fails when a page quotes, in a benchmark context, a number that no results
