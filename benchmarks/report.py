@@ -31,8 +31,10 @@ gives each result's command, data, seeds, torch threads, purpose and
 expected time. `python -m benchmarks.run NAME` reruns one table,
 `python -m benchmarks.run --all` every one (it prints the total time
 estimated before it starts, and a progress line per run), and
-`python -m benchmarks.run --all --quick` each script's `--smoke` version,
-into a scratch folder (what the test suite runs). A run writes
+`python -m benchmarks.run --all --quick` each script's `--smoke` version
+(the first data set, one seed, a few epochs; UMAP's, tslearn's and aeon's
+peers left out unless `--with-peers`, as each compiles numba code on its
+first fit), into a scratch folder; the test suite runs a few of them. A run writes
 `results/<suite>/<name>.md` (suites: `dev`, the sets the defaults were
 chosen on; `heldout`, sets that shaped no default; `series`; `images`;
 `throughput`), headed by its command, commit, machine, torch threads, date
