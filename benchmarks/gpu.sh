@@ -7,7 +7,8 @@
 # 1. the CUDA test: fit on the GPU, pickle, unpickle and predict with CUDA
 #    hidden (tests/test_cluster.py, skipped on CPU-only machines);
 # 2. the throughput tables on CUDA up to a million rows
-#    (results/throughput-cuda-*.md);
+#    (results/throughput-cuda-*.md: give each a [runs.NAME] in
+#    benchmarks/runs.toml, suite "throughput", which files it there);
 # 3. where the machine has two GPUs or more, digits trained data-parallel
 #    on two GPUs with NCCL, against one process.
 # Record what it prints in benchmarks/README.md.
