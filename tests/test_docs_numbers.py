@@ -25,6 +25,7 @@ made by hand that no benchmark script makes (they stand in a paragraph that
 also quotes a benchmark). It may not hold a number some results file holds.
 """
 
+import functools
 import re
 import sys
 from pathlib import Path
@@ -61,6 +62,7 @@ ALLOWED = {
 }
 
 
+@functools.lru_cache(maxsize=1)
 def held_numbers():
     """Every decimal number written in some results file."""
     numbers = set()
