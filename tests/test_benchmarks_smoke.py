@@ -205,6 +205,13 @@ def test_the_runner_estimates_before_it_starts(capsys):
     runs = {n: r for n, r in manifest().items() if r["suite"] != "archive"}
     assert f"{len(runs) - sum(bool(run.missing(r)) for r in runs.values())} run(s), about" in out
     assert run.progress(1, 4, 30.0, 90.0).startswith("[" + "#" * 8 + "." * 22 + "] 1/4 runs")
+    # A quick run leaves out the peers that compile numba code on their
+    # first fit, but never every method of a table.
+    args = ["--methods", "NebulaVariationalClusterer", "UMAP+GaussianMixture", "--name", "x"]
+    assert run.quick_args(args) == ["--methods", "NebulaVariationalClusterer", "--name", "x"]
+    assert run.quick_args(args, with_peers=True) == args
+    assert run.quick_args(["--methods", "tslearn KShape", "aeon KShape"]) == [
+        "--methods", "tslearn KShape"]
 
 
 @pytest.mark.slow
