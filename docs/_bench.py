@@ -10,7 +10,7 @@ manifest ``benchmarks/runs.toml`` says which folder it is in). ROW names
 a row by its leading cells joined by ", " (``digits, UMAP+GaussianMixture``
 is the row whose first cell is digits and second UMAP+GaussianMixture;
 ``hidden_dims=(128, 128)`` the row whose first cell is that; the first
-such row of the file is used). COLUMN is the
+such row of the file that has COLUMN is used). COLUMN is the
 header's text. PART picks a number out of a cell such as
 ``0.931 ± 0.001 (0.929)``: ``mean`` (the first number), ``std`` (the one
 after ±), ``worst`` (the one in brackets), ``mean (worst)`` (both, as
@@ -68,13 +68,16 @@ def resolve(spec):
     if len(parts) not in (3, 4):
         raise BenchError(f"{spec}: expected FILE | ROW | COLUMN [| PART]")
     name, row, column = parts[:3]
+    columns = []
     for table in _tables(name):
         for r in table:
             cells = list(r.values())
             if any(", ".join(cells[:n]) == row for n in range(1, len(cells) + 1)):
-                if column not in r:
-                    raise BenchError(f"{spec}: no column {column!r} (columns: {list(r)})")
-                return _part(r[column], parts[3] if len(parts) == 4 else None, spec)
+                if column in r:
+                    return _part(r[column], parts[3] if len(parts) == 4 else None, spec)
+                columns.append(list(r))
+    if columns:
+        raise BenchError(f"{spec}: no column {column!r} in the rows {row!r} (columns: {columns})")
     raise BenchError(f"{spec}: no row starting {row!r} in {name}")
 
 
