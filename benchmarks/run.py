@@ -4,6 +4,7 @@
     python -m benchmarks.run --all             # every table but the archive
     python -m benchmarks.run --suite series    # the tables of one suite
     python -m benchmarks.run --all --quick     # each script's --smoke run, into a scratch folder
+    python -m benchmarks.run --all --quick --jobs 2   # two at a time
     python -m benchmarks.run --list            # the manifest, with each run's expected time
 
 Each run is its script's command from the manifest, in a fresh process; it
@@ -31,7 +32,9 @@ import shlex
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ._common import OUT_ENV, ROOT, manifest, result_path
@@ -134,6 +137,9 @@ def main(argv=None):
     parser.add_argument("--with-peers", action="store_true",
                         help="--quick: keep UMAP's, tslearn's and aeon's peers (each compiles "
                              "numba code on its first fit, tens of seconds a table)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="--quick: runs at a time (one torch thread each); a full run "
+                             "takes one at a time, as its fit times are measurements")
     parser.add_argument("--out", type=Path,
                         help="where --quick writes (default: a folder in the temp directory)")
     parser.add_argument("--list", action="store_true", help="list the runs and stop")
@@ -147,6 +153,8 @@ def main(argv=None):
             print(f"{run['suite']:<10} {name:<36} ~{_clock(estimate(name, run, False))}  "
                   f"{run['purpose']}")
         return 0
+    if args.jobs > 1 and not args.quick:
+        parser.error("--jobs is for --quick runs: a full run's fit times are measurements")
     names = select(args, runs)
     if not names:
         parser.error("name a run, or give --all or --suite")
@@ -172,9 +180,10 @@ def main(argv=None):
     else:
         env.pop(OUT_ENV, None)
 
+    jobs = max(1, args.jobs)
     expected = {name: estimate(name, runs[name], args.quick, out) for name in todo}
     print(f"{len(todo)} run(s){' (quick)' if args.quick else ''}, about "
-          f"{_clock(sum(expected.values()))} expected"
+          f"{_clock(sum(expected.values()) / jobs)} expected"
           + (f"; tables to {out}" if out else ""), flush=True)
     if args.dry_run:
         for name in todo:
@@ -182,23 +191,24 @@ def main(argv=None):
             print(f"{name}: {shlex.join(['python', *line])}")
         return 0
 
-    start, failed = time.monotonic(), []
-    for i, name in enumerate(todo):
+    start, failed, done = time.monotonic(), [], []
+    lock = threading.Lock()
+
+    def one(name):
         run = runs[name]
-        left = sum(expected[n] for n in todo[i:])
-        print(progress(i, len(todo), time.monotonic() - start, left), flush=True)
-        print(f"  {name} ({run['suite']}, ~{_clock(expected[name])}): "
-              + shlex.join(["python", *command(run, args.quick, args.with_peers)[1:]]), flush=True)
-        if "commit" in run:
-            print(f"  note: this table measured commit {run['commit']}; check it out to "
-                  f"reproduce it", flush=True)
+        cmd = command(run, args.quick, args.with_peers)
+        with lock:
+            print(f"  {name} ({run['suite']}, ~{_clock(expected[name])}): "
+                  + shlex.join(["python", *cmd[1:]]), flush=True)
+            if "commit" in run:
+                print(f"  note: this table measured commit {run['commit']}; check it out to "
+                      f"reproduce it", flush=True)
         threads = run["threads"] if isinstance(run["threads"], int) else max(run["threads"])
         env_run = dict(env, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
         target = out / f"{name}.md" if out else result_path(name)
         before = target.stat().st_mtime if target.exists() else None
         t0 = time.monotonic()
         log = (out / f"{name}.log") if out else None
-        cmd = command(run, args.quick, args.with_peers)
         if log:
             with log.open("w") as f:
                 code = subprocess.run(cmd, cwd=ROOT, env=env_run, stdout=f,
@@ -208,12 +218,19 @@ def main(argv=None):
         wrote = target.exists() and target.stat().st_mtime != before
         status = "ok" if code == 0 and wrote else (
             f"failed (exit {code})" if code else f"wrote no {target.name}")
-        print(f"  {name}: {status} in {time.monotonic() - t0:.0f} s", flush=True)
-        if status != "ok":
-            failed.append(name)
-            if log:
-                print("    " + "\n    ".join(log.read_text().splitlines()[-15:]), flush=True)
-    print(progress(len(todo), len(todo), time.monotonic() - start, 0), flush=True)
+        with lock:
+            done.append(name)
+            print(f"  {name}: {status} in {time.monotonic() - t0:.0f} s", flush=True)
+            if status != "ok":
+                failed.append(name)
+                if log:
+                    print("    " + "\n    ".join(log.read_text().splitlines()[-15:]), flush=True)
+            left = sum(expected[n] for n in todo if n not in done) / jobs
+            print(progress(len(done), len(todo), time.monotonic() - start, left), flush=True)
+
+    print(progress(0, len(todo), 0.0, sum(expected.values()) / jobs), flush=True)
+    with ThreadPoolExecutor(jobs) as pool:
+        list(pool.map(one, todo))
     if not args.quick and not args.no_report and len(failed) < len(todo):
         from . import report
 
