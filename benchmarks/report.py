@@ -34,7 +34,8 @@ estimated before it starts, and a progress line per run), and
 `python -m benchmarks.run --all --quick` each script's `--smoke` version
 (the first data set, one seed, a few epochs; UMAP's, tslearn's and aeon's
 peers left out unless `--with-peers`, as each compiles numba code on its
-first fit), into a scratch folder; the test suite runs a few of them. A run writes
+first fit), into a scratch folder (`--jobs 2` runs two at a time); the
+test suite runs a few of them. A run writes
 `results/<suite>/<name>.md` (suites: `dev`, the sets the defaults were
 chosen on; `heldout`, sets that shaped no default; `series`; `images`;
 `throughput`), headed by its command, commit, machine, torch threads, date
