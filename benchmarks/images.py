@@ -129,7 +129,7 @@ def main(argv=None):
             f"{', '.join(map(str, seeds))}, {args.threads} torch thread(s), one method at a "
             "time in one process. 10-NN purity: of the space each method clusters (pixels "
             f"for KMeans: {knn_purity(X, y):.3f}).\n\n" + table)
-    write_result(args.name, "Real images: MNIST-5k", body, smoke=args.smoke)
+    write_result(args.name, "Real images: MNIST-5k", body, smoke=args.smoke, script="images")
     return rows
 
 
