@@ -47,8 +47,11 @@ def result_files(archive=False):
 def commit():
     """The checkout's commit, marked when the tree has uncommitted changes."""
     def git(*args):
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
-                              check=False).stdout.strip()
+        try:
+            return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
+                                  check=False).stdout.strip()
+        except OSError:  # no git on this machine
+            return ""
     head = git("rev-parse", "--short=10", "HEAD") or "unknown (not a git checkout)"
     dirty = git("status", "--porcelain", "--untracked-files=no", "--", "sknebula", "benchmarks")
     return head + (" + uncommitted changes" if dirty else "")
