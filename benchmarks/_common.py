@@ -100,12 +100,22 @@ def markdown_table(header, rows):
     return "\n".join(lines)
 
 
+def _main_module(script):
+    """The module ``python -m`` ran (``benchmarks.front``), whatever name
+    the script passed; ``benchmarks.<script>`` when a benchmark's main()
+    runs inside another program (a test)."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    if spec is not None and spec.name.startswith("benchmarks."):
+        return spec.name
+    return f"benchmarks.{script}"
+
+
 def header(script, name):
     """The lines every results file starts with, written by the tool: what
     reruns it, the exact command, the commit, date, machine, threads and
     how long the run had taken when the file was written."""
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    command = shlex.join(["python", "-m", f"benchmarks.{script}", *sys.argv[1:]])
+    command = shlex.join(["python", "-m", _main_module(script), *sys.argv[1:]])
     lines = [f"- run: `python -m benchmarks.run {name}` (benchmarks/runs.toml)"
              if name in manifest() else f"- run: not in benchmarks/runs.toml ({name})",
              f"- command: `{command}`", f"- commit: {commit()}", f"- date: {stamp}",
