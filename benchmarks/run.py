@@ -37,7 +37,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from ._common import OUT_ENV, ROOT, manifest, result_path
+from ._common import OUT_ENV, ROOT, commit, manifest, result_path
 
 # A quick run is a --smoke run: seconds, whatever the full run costs.
 QUICK_ESTIMATE_S = 15
@@ -169,6 +169,12 @@ def main(argv=None):
             + " (pip install -e '.[bench]', make bench-env for ClustPy)")
     for name, lacking in skipped:
         print(f"skip {name}: needs {', '.join(lacking)}")
+    pinned = [n for n, _ in todo if "commit" in runs[n]
+              and not commit().startswith(runs[n]["commit"])]
+    if pinned and not (args.quick or args.dry_run):
+        raise SystemExit("these tables measured an earlier commit; rerunning them here would "
+                         "overwrite them with today's code (check out the commit first): "
+                         + ", ".join(f"{n} ({runs[n]['commit']})" for n in pinned))
     todo = [name for name, _ in todo]
 
     env = dict(os.environ)
