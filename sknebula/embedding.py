@@ -34,6 +34,25 @@ from .objectives.spherical import VISimSiamLoss
 from .objectives.student_t import VJELoss, mixture_log_likelihood
 
 
+def _nearest_distance_score(features, reference, k):
+    """Minus the mean Euclidean distance to the ``k`` nearest references.
+
+    ``features`` ``(n, F)`` and ``reference`` ``(M, F)``; returns ``(n,)``.
+    A reference equal to the row (squared distance below ``1e-6`` of their
+    mean squared norm) is left out, unless that would leave fewer than
+    ``k`` references: a reference sample scored against its own set then
+    gets a leave-one-out score, on the scale of new samples'.
+    """
+    f_sq = features.pow(2).sum(1, keepdim=True)
+    r_sq = reference.pow(2).sum(1)
+    d2 = (f_sq + r_sq - 2.0 * features @ reference.T).clamp(min=0.0)
+    itself = d2 <= 1e-6 * 0.5 * (f_sq + r_sq)
+    itself &= ((~itself).sum(1, keepdim=True) >= k)
+    d2 = d2.masked_fill(itself, float("inf"))
+    nearest = torch.topk(d2, k, dim=1, largest=False).values
+    return -nearest.sqrt().mean(1)
+
+
 class _SiameseBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDeepEstimator):
     """Fit a two-view module on augmented views of X."""
 
@@ -422,18 +441,31 @@ class VariationalJointEmbedding(OutlierMixin, _SiameseBase):
     residual is the target direction placed on the sphere of radius
     ``||z||``, so ``s_a / ||z||`` acts as an angular scale.
 
-    ``score_samples(x)`` is the likelihood of the clean input's embedding
-    under the same polar Student-t placed at each clean training embedding,
-    with that sample's posterior scale::
+    ``score_samples(x)`` (higher is more normal) compares the clean input
+    with the clean training samples ``x_1..x_N``. Under the default
+    ``anomaly_score="knn"`` it is minus the mean Euclidean distance from the
+    backbone features ``f(x)`` to those of its ``k = score_neighbors``
+    nearest training samples::
+
+        score(x) = -(1/k) sum_{j=1..k} ||f(x) - f(x_(j))||
+
+    (the k-NN outlier score, PyOD's ``KNN(method="mean")``, in the learnt
+    backbone space). With ``anomaly_score="likelihood"`` it is the
+    likelihood of the input's embedding under the same polar Student-t
+    placed at each clean training embedding, with that sample's posterior
+    scale::
 
         score(x) = log (1/N) sum_i p(e(x) | z = e(x_i)),  scale s(x_i)
 
-    leaving out a training embedding equal to ``e(x)`` (so training samples
-    get leave-one-out scores, and ``offset_`` suits new data). Higher is
-    more normal. It is deterministic, costs ``O(N)`` per sample,
-    and ranks foreign inputs only as well as the embedding separates them:
-    an embedding trained on one class can discard what distinguishes
-    others (see the user guide for one-class numbers).
+    Both leave out a training sample equal to ``x`` in the space they
+    compare in (so training samples get leave-one-out scores, and
+    ``offset_`` suits new data). They are deterministic and cost ``O(N)``
+    per sample. The projector's embedding is trained to ignore what views
+    of a sample do not share, which on one class of training data also
+    discards much of what tells other classes apart; the backbone keeps
+    more of the input, which is why the k-NN score reads the backbone (the
+    user guide's one-class table compares both scores with the classical
+    detectors).
 
     Parameters
     ----------
@@ -442,9 +474,19 @@ class VariationalJointEmbedding(OutlierMixin, _SiameseBase):
         disagreeing views from dominating the gradient.
     contamination : "auto" or float in (0, 0.5], default=0.1
         Expected fraction of outliers in the training data; sets
-        ``offset_`` to that quantile of the training scores. "auto" flags
+        ``offset_`` to that quantile of the (leave-one-out) training scores,
+        so ``predict`` flags that share of the training data. "auto" flags
         training scores more than 3 robust standard deviations (1.4826 x
         median absolute deviation) below the median.
+    anomaly_score : {"knn", "likelihood"}, default="knn"
+        What ``score_samples`` computes (formulas above): minus the mean
+        distance to the ``score_neighbors`` nearest training samples in the
+        backbone's feature space, or the polar Student-t mixture likelihood
+        of the embedding. Read at scoring time; ``offset_`` is set at fit
+        time for the score chosen then.
+    score_neighbors : int, default=5
+        Number of nearest training samples the "knn" score averages over
+        (at most the number of training samples less one).
     decorrelation : float, default=1.0
         Weight of a penalty on the squared off-diagonal covariances of the
         embeddings over each batch (as in VICReg), added to the negative
@@ -458,10 +500,22 @@ class VariationalJointEmbedding(OutlierMixin, _SiameseBase):
     ----------
     offset_ : float
         Threshold on ``score_samples``: ``decision_function = score_samples
-        - offset_`` and negative values are outliers.
+        - offset_`` and negative values are outliers (scikit-learn's
+        convention, as in ``IsolationForest``).
+    threshold_ : float
+        The same threshold under PyOD's name, on the scale of
+        ``score_samples`` (higher is more normal). PyOD's own ``threshold_``
+        is on its outlier scores, which grow with abnormality: there it is
+        ``-offset_``.
+    decision_scores_ : ndarray of shape (n_samples,)
+        Outlier scores of the training samples in PyOD's convention
+        (``-score_samples``, leave-one-out; higher is more abnormal).
     embeddings_ : ndarray of shape (n_samples, latent_dim)
         Embeddings ``e(x_i)`` of the clean training samples, the centres of
-        ``score_samples``'s mixture.
+        the "likelihood" score's mixture.
+    features_ : ndarray of shape (n_samples, n_backbone_features)
+        Backbone features ``f(x_i)`` of the clean training samples, the
+        reference set of the "knn" score.
     posterior_log_vars_ : ndarray of shape (n_samples, latent_dim)
         Posterior log-variances of the training samples, its scales."""
         + _COMMON_ATTRIBUTES_DOC
@@ -497,6 +551,8 @@ class VariationalJointEmbedding(OutlierMixin, _SiameseBase):
         **_SiameseBase._parameter_constraints,
         "df": [Interval(Real, 0, None, closed="neither")],
         "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
+        "anomaly_score": [StrOptions({"knn", "likelihood"})],
+        "score_neighbors": [Interval(Integral, 1, None, closed="left")],
     }
 
     def __init__(
@@ -504,6 +560,8 @@ class VariationalJointEmbedding(OutlierMixin, _SiameseBase):
         *,
         df=5.0,
         contamination=0.1,
+        anomaly_score="knn",
+        score_neighbors=5,
         decorrelation=1.0,
         latent_dim=64,
         encoder="mlp",
@@ -524,6 +582,8 @@ class VariationalJointEmbedding(OutlierMixin, _SiameseBase):
     ):
         self.df = df
         self.contamination = contamination
+        self.anomaly_score = anomaly_score
+        self.score_neighbors = score_neighbors
         self.decorrelation = decorrelation
         self.latent_dim = latent_dim
         self.encoder = encoder
@@ -564,10 +624,11 @@ class VariationalJointEmbedding(OutlierMixin, _SiameseBase):
         self._fit_views(
             X, VJENet, VJELoss, {"df": self.df, "decorrelation": self.decorrelation}
         )
-        # The clean training embeddings are the reference set of score_samples.
+        # The clean training samples are the reference set of score_samples.
         self.embeddings_, _, self.posterior_log_vars_ = self._apply(
             X, lambda m, x: m.posterior(x)
         )
+        self.features_ = self._backbone_features(X)
         scores = self._score(X)
         if self.contamination == "auto":
             median = np.median(scores)
@@ -575,9 +636,26 @@ class VariationalJointEmbedding(OutlierMixin, _SiameseBase):
             self.offset_ = float(median - 3.0 * spread)
         else:
             self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
+        self.threshold_ = self.offset_
+        self.decision_scores_ = -scores
         return self
 
     def _score(self, X):
+        if self.anomaly_score == "knn":
+            return self._knn_score(X)
+        return self._likelihood_score(X)
+
+    def _knn_score(self, X):
+        memory = torch.from_numpy(self.features_)
+        k = min(self.score_neighbors, max(len(memory) - 1, 1))
+
+        def fn(m, x):
+            f = m.encoder(x)
+            return _nearest_distance_score(f, memory.to(device=f.device, dtype=f.dtype), k)
+
+        return self._apply(X, fn)
+
+    def _likelihood_score(self, X):
         module = self.net_.module_
         radial_log_scale = float(module.radial_log_scale.detach())
         memory = torch.from_numpy(self.embeddings_)
@@ -617,15 +695,19 @@ class VariationalJointEmbedding(OutlierMixin, _SiameseBase):
         return self._apply(X, lambda m, x: m.posterior(x)[0])
 
     def score_samples(self, X):
-        """Log-likelihood of each sample's embedding (higher = more normal).
+        """Normality of each sample (higher = more normal).
 
+        With ``anomaly_score="knn"``,
+        ``-(1/k) sum_{j<=k} ||f(x) - f(x_(j))||``: minus the mean Euclidean
+        distance from the un-augmented input's backbone features to those
+        of its ``k = score_neighbors`` nearest clean training samples. With
+        ``anomaly_score="likelihood"``,
         ``log (1/N) sum_i p(e(x) | z = e(x_i))``: the polar Student-t
-        likelihood of the un-augmented input's embedding placed at every
-        clean training embedding with that sample's posterior scale
-        ``s(x_i)``, averaged in probability (deterministic). A training
-        embedding equal to ``e(x)`` is left out of the average, so that a
-        training sample gets a leave-one-out score, comparable with those
-        of new samples, rather than the peak of its own term.
+        likelihood of the input's embedding placed at every clean training
+        embedding with that sample's posterior scale ``s(x_i)``, averaged in
+        probability. Both are deterministic. A training sample equal to
+        ``x`` (in the space compared) is left out, so that a training sample
+        gets a leave-one-out score, comparable with those of new samples.
 
         Parameters
         ----------
@@ -635,7 +717,8 @@ class VariationalJointEmbedding(OutlierMixin, _SiameseBase):
         Returns
         -------
         scores : ndarray of shape (n_samples,)
-            Log-likelihoods, in nats.
+            Minus mean distances ("knn"), or log-likelihoods in nats
+            ("likelihood").
         """
         return self._score(self._checked(X))
 
