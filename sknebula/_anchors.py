@@ -363,9 +363,7 @@ def modularity_merge_path(links, shares):
     path : list of ndarray of shape (n_nodes,)
         ``path[m - 1]`` labels the nodes with ``m`` groups (consecutive).
     """
-    links = np.asarray(links, dtype=np.float64)
-    links = links + links.T
-    links = links / links.sum() if links.sum() > 0 else links
+    links = _symmetric(links)
     shares = np.asarray(shares, dtype=np.float64)
     shares = shares / shares.sum()
     n = len(shares)

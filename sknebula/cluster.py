@@ -341,8 +341,10 @@ class NebulaVariationalClusterer(
         """Partner edges between the anchors' members, over the
         ``MERGE_PARTNERS`` closest partners of every sample (of every rank,
         data-parallel; see :func:`sknebula._anchors.partner_links`), or None
-        where no merge needs them or there are no partners."""
-        if self.n_clusters is None or pairs.neighbours is None:
+        where no merge needs them (no fewer clusters than anchors) or there
+        are no partners."""
+        as_many = isinstance(self.n_clusters, Integral) and self.n_clusters >= self.n_anchors_
+        if self.n_clusters is None or as_many or pairs.neighbours is None:
             return None
         closest = pairs.neighbours[:, :MERGE_PARTNERS]
         # Pooled partners index the rows of every rank.
