@@ -214,20 +214,24 @@ def _rewrite(path, metadata, doc, tensors):
     path.write_bytes(save(tensors, metadata=metadata))
 
 
-def test_unknown_format_version_is_refused(fitted, tmp_path):
-    path = tmp_path / "m.safetensors"
-    skio.dump(fitted["autoencoder"], path)
+def _dumped_with_metadata(estimator, path, **changes):
+    """A model file of ``estimator`` whose metadata entries ``changes`` replace."""
+    skio.dump(estimator, path)
     metadata, doc, tensors = skio._read(path.read_bytes())
-    _rewrite(path, {**metadata, "format_version": "99"}, doc, tensors)
+    _rewrite(path, {**metadata, **changes}, doc, tensors)
+    return path
+
+
+def test_unknown_format_version_is_refused(fitted, tmp_path):
+    path = _dumped_with_metadata(fitted["autoencoder"], tmp_path / "m.safetensors",
+                                 format_version="99")
     with pytest.raises(ValueError, match="format version '99'"):
         skio.load(path)
 
 
 def test_another_library_version_warns(fitted, tmp_path):
-    path = tmp_path / "m.safetensors"
-    skio.dump(fitted["autoencoder"], path)
-    metadata, doc, tensors = skio._read(path.read_bytes())
-    _rewrite(path, {**metadata, "sknebula_version": "0.0.1"}, doc, tensors)
+    path = _dumped_with_metadata(fitted["autoencoder"], tmp_path / "m.safetensors",
+                                 sknebula_version="0.0.1")
     with pytest.warns(UserWarning, match="written by sknebula 0.0.1"):
         skio.load(path)
 
