@@ -36,6 +36,11 @@ class Augmentation:
         """The constructor arguments, by name."""
         return {name: getattr(self, name) for name in inspect.signature(type(self)).parameters}
 
+    def __repr__(self):
+        # Arguments left at None (an optional shape) are not shown.
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items() if v is not None)
+        return f"{type(self).__name__}({args})"
+
 
 class VectorAugment(Augmentation):
     """Noise, masking and mixing for feature vectors (any sample shape).
@@ -84,9 +89,6 @@ class VectorAugment(Augmentation):
         if self.mask > 0:
             x = x * (torch.rand(x.shape, dtype=x.dtype, generator=g) >= self.mask).to(x.dtype)
         return x
-
-    def __repr__(self):
-        return f"VectorAugment(noise={self.noise}, mask={self.mask}, mix={self.mix})"
 
 
 class ImageAugment(Augmentation):
@@ -185,14 +187,6 @@ class ImageAugment(Augmentation):
         out = out.squeeze(1) if x.dim() == 3 else out
         return out.reshape(flat_shape)
 
-    def __repr__(self):
-        shape = "" if self.image_shape is None else f", image_shape={tuple(self.image_shape)}"
-        return (
-            f"ImageAugment(crop_scale={self.crop_scale}, flip={self.flip}, "
-            f"rotation={self.rotation}, translation={self.translation}, noise={self.noise}"
-            f"{shape})"
-        )
-
 
 class TokenAugment(Augmentation):
     """Random token replacement for sequences of integer token ids.
@@ -226,9 +220,6 @@ class TokenAugment(Augmentation):
         swap = torch.rand(x.shape, generator=generator) < self.replace
         random = torch.randint(self.vocab_size, x.shape, generator=generator).to(x.dtype)
         return torch.where(swap, random, x)
-
-    def __repr__(self):
-        return f"TokenAugment(vocab_size={self.vocab_size}, replace={self.replace})"
 
 
 def make_augmentation(augmentation, sample_shape, kind=None, vocab_size=None):
