@@ -140,25 +140,34 @@ def write_result(name, title, body, smoke=False, script=None, echo=True):
     return text
 
 
-def read_tables(name):
+def read_titled_tables(name):
     """The markdown tables of results file ``name`` (in its suite's folder)
-    as lists of row dicts (keyed by the header), in file order; [] when the
-    file is absent."""
+    as (title, rows) pairs in file order: title is the text of the nearest
+    heading above the table (without its ``#``), rows a list of row dicts
+    keyed by the header; [] when the file is absent."""
     path = result_path(name)
     if not path.exists():
         return []
-    tables, header = [], None
+    tables, header, title = [], None, ""
     for line in path.read_text().splitlines():
         if not line.startswith("|"):
             header = None
+            if line.startswith("#"):
+                title = line.lstrip("#").strip()
             continue
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if header is None:
             header = cells
-            tables.append([])
+            tables.append((title, []))
         elif not set("".join(cells)) <= set("-"):
-            tables[-1].append(dict(zip(header, cells)))
+            tables[-1][1].append(dict(zip(header, cells)))
     return tables
+
+
+def read_tables(name):
+    """The markdown tables of results file ``name`` as lists of row dicts
+    (keyed by the header), in file order; [] when the file is absent."""
+    return [rows for _, rows in read_titled_tables(name)]
 
 
 # The result files that hold NebulaVariationalClusterer's rows at its defaults

@@ -16,6 +16,23 @@ header's text. PART picks a number out of a cell such as
 after ±), ``worst`` (the one in brackets), ``mean (worst)`` (both, as
 ``0.931 (0.929)``), or ``N`` (the N-th number, from 0). A spec that
 names no row, column or file fails the build.
+
+The ``bench-table`` directive shows a table of a results file::
+
+    .. bench-table:: FILE | TITLE
+       :columns: HEADER | HEADER -> LABEL | ...
+       :rows: ROW | ROW | ...
+       :caption: the table's title on the page
+
+TITLE picks the table: the first one under the heading TITLE (the
+heading's text, or its start up to a space or bracket: ``digits`` for
+``### digits (1797 samples, 10 classes)``), or a number N for the N-th
+table of the file, from 1. ``:columns:`` picks and orders the columns by
+their header's text (items separated by ``|``, or by commas where there is
+no ``|``); ``HEADER -> LABEL`` shows the column under another heading.
+``:rows:`` picks and orders the rows, each named as the role names one
+(``|``-separated, as row names hold commas). Without them every column
+and row shows, as the file has them. The cells are plain text.
 """
 
 import re
@@ -33,12 +50,14 @@ class BenchError(ValueError):
     pass
 
 
-def _tables(name):
-    from benchmarks._common import read_tables, result_path
+def _tables(name, titled=False):
+    """The tables of results file ``name`` (read_tables), or with
+    ``titled`` their (heading, rows) pairs (read_titled_tables)."""
+    from benchmarks._common import read_tables, read_titled_tables, result_path
 
     if not result_path(name).exists():
         raise BenchError(f"no results file {name!r} (benchmarks/runs.toml)")
-    return read_tables(name)
+    return read_titled_tables(name) if titled else read_tables(name)
 
 
 def _part(cell, part, spec):
@@ -62,6 +81,12 @@ def _part(cell, part, spec):
     return picked[0]
 
 
+def _named(r, row):
+    """Whether the leading cells of row dict ``r``, joined by ", ", are ``row``."""
+    cells = list(r.values())
+    return any(", ".join(cells[:n]) == row for n in range(1, len(cells) + 1))
+
+
 def resolve(spec):
     """The text ``:bench:`spec``` stands for."""
     parts = [p.strip() for p in spec.split("|")]
@@ -71,14 +96,59 @@ def resolve(spec):
     columns = []
     for table in _tables(name):
         for r in table:
-            cells = list(r.values())
-            if any(", ".join(cells[:n]) == row for n in range(1, len(cells) + 1)):
+            if _named(r, row):
                 if column in r:
                     return _part(r[column], parts[3] if len(parts) == 4 else None, spec)
                 columns.append(list(r))
     if columns:
         raise BenchError(f"{spec}: no column {column!r} in the rows {row!r} (columns: {columns})")
     raise BenchError(f"{spec}: no row starting {row!r} in {name}")
+
+
+def _titled(name, title, spec):
+    """The rows of the table ``title`` picks in results file ``name``."""
+    tables = _tables(name, titled=True)
+    if title.isdigit():
+        if not 1 <= int(title) <= len(tables):
+            raise BenchError(f"{spec}: {name} has {len(tables)} tables")
+        return tables[int(title) - 1][1]
+    for heading, rows in tables:
+        if heading == title or re.match(re.escape(title) + r"[ (\[]", heading):
+            return rows
+    raise BenchError(f"{spec}: no table under {title!r} "
+                     f"(headings: {[h for h, _ in tables]})")
+
+
+def _items(option, separators="|,"):
+    """The items of an option's value: split at ``|`` where it holds one,
+    else at the next separator."""
+    separator = next((s for s in separators if s in option), "|")
+    return [item.strip() for item in option.split(separator) if item.strip()]
+
+
+def table(spec, columns=None, rows=None):
+    """The labels and rows (lists of cells) that ``.. bench-table:: spec``
+    shows with those ``:columns:`` and ``:rows:`` options."""
+    parts = [p.strip() for p in spec.split("|")]
+    if len(parts) != 2:
+        raise BenchError(f"{spec}: expected FILE | TITLE")
+    body = _titled(*parts, spec)
+    if not body:
+        raise BenchError(f"{spec}: the table has no rows")
+    pairs = [(c.split("->")[0].strip(), c.split("->")[-1].strip())
+             for c in (_items(columns) if columns else list(body[0]))]
+    missing = [header for header, _ in pairs if header not in body[0]]
+    if missing:
+        raise BenchError(f"{spec}: no column {missing} (columns: {list(body[0])})")
+    picked = body
+    if rows:
+        picked = []
+        for row in _items(rows, "|"):
+            match = next((r for r in body if _named(r, row)), None)
+            if match is None:
+                raise BenchError(f"{spec}: no row starting {row!r}")
+            picked.append(match)
+    return [label for _, label in pairs], [[r[h] for h, _ in pairs] for r in picked]
 
 
 ROLE = re.compile(r":bench:`([^`]+)`")
@@ -100,6 +170,57 @@ def _role(name, rawtext, text, lineno, inliner, options=None, content=None):
     return [nodes.Text(value)], []
 
 
+def _table_node(labels, rows, caption):
+    """A docutils table of plain-text cells, the first row its header."""
+    from docutils import nodes
+
+    def row(cells):
+        return nodes.row("", *(nodes.entry("", nodes.paragraph(text=c)) for c in cells))
+
+    group = nodes.tgroup(cols=len(labels))
+    group += [nodes.colspec(colwidth=1) for _ in labels]
+    group += nodes.thead("", row(labels))
+    group += nodes.tbody("", *(row(r) for r in rows))
+    node = nodes.table()
+    if caption:
+        node += nodes.title(text=caption)
+    node += group
+    return node
+
+
+def directive():
+    """The ``bench-table`` directive class (made on demand, so that reading
+    the module, as resolve and table need, imports no docutils)."""
+    from docutils.parsers.rst import Directive, directives
+
+    class BenchTable(Directive):
+        required_arguments = 1
+        final_argument_whitespace = True
+        option_spec = {"columns": directives.unchanged, "rows": directives.unchanged,
+                       "caption": directives.unchanged}
+
+        def run(self):
+            try:
+                labels, rows = table(self.arguments[0], self.options.get("columns"),
+                                     self.options.get("rows"))
+            except BenchError as error:
+                raise self.error(str(error))
+            return [_table_node(labels, rows, self.options.get("caption"))]
+
+    return BenchTable
+
+
+# A directive's source: its line and the more indented option lines below.
+DIRECTIVE = re.compile(
+    r"^(?P<indent> *)\.\. bench-table::.*\n(?:(?P=indent) +\S.*(?:\n|$))*", re.M)
+
+
+def bench_tables(text):
+    """The ``bench-table`` directives of ``text``, each as its source."""
+    return [m.group(0) for m in DIRECTIVE.finditer(text)]
+
+
 def setup(app):
     app.add_role("bench", _role)
+    app.add_directive("bench-table", directive())
     return {"parallel_read_safe": True, "parallel_write_safe": True}
