@@ -251,8 +251,9 @@ def main(argv=None):
             for kind, level in levels
         ],
     )
-    kappa_auc = ", ".join(
-        f"{v}: {mean_std([kappa[s][v]['auroc'] for s in seeds])}" for v in views
+    kappa_auc = markdown_table(
+        ["views", "AUROC of kappa"],
+        [[v, mean_std([kappa[s][v]["auroc"] for s in seeds])] for v in views],
     )
 
     aucs, fit_seconds = one_class(X, y, seeds, args.smoke)
@@ -294,7 +295,9 @@ def main(argv=None):
         "up to 2.0 (`VectorAugment(noise=2.0)`), which spans the test noise levels.\n\n"
         f"{kappa_table}\n\n"
         "AUROC of kappa for separating the clean test samples that 5-NN on the embedding "
-        f"classifies correctly from the wrong ones: {kappa_auc}.\n\n"
+        "classifies correctly from the wrong ones (mean ± std over seeds), each model's "
+        "views:\n\n"
+        f"{kappa_auc}\n\n"
         f"Total time: {time.perf_counter() - start:.0f} s."
     )
     return write_result("embedding", "Self-supervised embeddings on digits", body, smoke=args.smoke)

@@ -4,14 +4,19 @@ results file when the documentation builds, so that a rerun
 
     :bench:`FILE | ROW | COLUMN`            the cell, as the table has it
     :bench:`FILE | ROW | COLUMN | PART`     one number of the cell
+    :bench:`FILE#TITLE | ROW | COLUMN`      the cell of one table of the file
 
 FILE is a results file's name (``front``, ``clustering-nvc``; the
 manifest ``benchmarks/runs.toml`` says which folder it is in). ROW names
 a row by its leading cells joined by ", " (``digits, UMAP+GaussianMixture``
 is the row whose first cell is digits and second UMAP+GaussianMixture;
 ``hidden_dims=(128, 128)`` the row whose first cell is that; the first
-such row of the file that has COLUMN is used). COLUMN is the
-header's text. PART picks a number out of a cell such as
+such row of the file that has COLUMN is used). ``#TITLE`` after FILE
+looks in one table only, picked as ``bench-table`` picks it (below):
+``anomaly#wine | OneClassSVM | worst class AUROC`` is the cell of the
+table under ``### wine (178 samples, 3 classes)``, where the file's
+digits and breast_cancer tables have rows of the same names. COLUMN is
+the header's text. PART picks a number out of a cell such as
 ``0.931 ± 0.001 (0.929)``: ``mean`` (the first number), ``std`` (the one
 after ±), ``worst`` (the one in brackets), ``mean (worst)`` (both, as
 ``0.931 (0.929)``), or ``N`` (the N-th number, from 0). A spec that
@@ -91,18 +96,22 @@ def resolve(spec):
     """The text ``:bench:`spec``` stands for."""
     parts = [p.strip() for p in spec.split("|")]
     if len(parts) not in (3, 4):
-        raise BenchError(f"{spec}: expected FILE | ROW | COLUMN [| PART]")
-    name, row, column = parts[:3]
+        raise BenchError(f"{spec}: expected FILE[#TITLE] | ROW | COLUMN [| PART]")
+    source, row, column = parts[:3]
+    name, _, title = (p.strip() for p in source.partition("#"))
+    tables = [_titled(name, title, spec)] if title else _tables(name)
+    where = f"the table {title!r} of {name}" if title else name
     columns = []
-    for table in _tables(name):
+    for table in tables:
         for r in table:
             if _named(r, row):
                 if column in r:
                     return _part(r[column], parts[3] if len(parts) == 4 else None, spec)
                 columns.append(list(r))
     if columns:
-        raise BenchError(f"{spec}: no column {column!r} in the rows {row!r} (columns: {columns})")
-    raise BenchError(f"{spec}: no row starting {row!r} in {name}")
+        raise BenchError(f"{spec}: no column {column!r} in the rows {row!r} of {where} "
+                         f"(columns: {columns})")
+    raise BenchError(f"{spec}: no row starting {row!r} in {where}")
 
 
 def _titled(name, title, spec):
