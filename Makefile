@@ -20,7 +20,7 @@ endif
 TORCH_SPEC ?= torch==2.13.0
 EXTRAS ?= test
 
-.PHONY: install demo test docs bench-env
+.PHONY: install demo test docs bench-quick bench-env
 
 install: $(VENV)
 	$(PYTHON) -m pip install -q "$(TORCH_SPEC)"
@@ -37,6 +37,11 @@ test: install
 docs:
 	$(MAKE) install EXTRAS=docs
 	PYTHON=$(PYTHON) bash docs/build.sh
+
+# Every benchmark table's smoke version (each script's --smoke run), written
+# to a scratch folder, never over benchmarks/results/; fails if one fails.
+bench-quick: install
+	$(PYTHON) -m benchmarks.run --all --quick --jobs 2
 
 .venv/bin/python:
 	$(SYSTEM_PYTHON) -m venv --system-site-packages .venv

@@ -23,6 +23,9 @@ MANIFEST = Path(__file__).parent / "runs.toml"
 # are written to instead of results/, even by a --smoke run.
 OUT_ENV = "SKNEBULA_BENCH_OUT"
 _STARTED = time.monotonic()
+# Set by `benchmarks.run --quick`, which runs a script's main() inside its
+# own worker process: the module the header names, as ``python -m`` would.
+RUNNING_MODULE = None
 
 
 def manifest():
@@ -104,6 +107,8 @@ def _main_module(script):
     """The module ``python -m`` ran (``benchmarks.front``), whatever name
     the script passed; ``benchmarks.<script>`` when a benchmark's main()
     runs inside another program (a test)."""
+    if RUNNING_MODULE:
+        return RUNNING_MODULE
     spec = getattr(sys.modules.get("__main__"), "__spec__", None)
     if spec is not None and spec.name.startswith("benchmarks."):
         return spec.name

@@ -34,8 +34,9 @@ estimated before it starts, and a progress line per run), and
 `python -m benchmarks.run --all --quick` each script's `--smoke` version
 (the first data set, one seed, a few epochs; UMAP's, tslearn's and aeon's
 peers left out unless `--with-peers`, as each compiles numba code on its
-first fit), into a scratch folder (`--jobs 2` runs two at a time); the
-test suite runs a few of them. A run writes
+first fit), into a scratch folder, in worker processes that import the
+libraries once (`--jobs 2` runs two at a time: about three minutes on 2
+cores; CI runs it as `make bench-quick`). A run writes
 `results/<suite>/<name>.md` (suites: `dev`, the sets the defaults were
 chosen on; `heldout`, sets that shaped no default; `series`; `images`;
 `throughput`), headed by its command, commit, machine, torch threads, date
@@ -49,7 +50,7 @@ The user guide quotes these tables through the `:bench:` role
 from the files when the docs build, and README's sentence on the demo is
 written by `python -m benchmarks.report`; `tests/test_docs_numbers.py`
 fails when a page quotes, in a benchmark context, a number that no results
-file holds (its docstring gives the rule).
+file holds, or writes a benchmark number by hand (its docstring gives the rule).
 
 | command | what it measures |
 |---|---|

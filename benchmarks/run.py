@@ -17,7 +17,9 @@ file predates the runner; then one progress line per run. After a full run,
 
 ``--quick`` runs each script's ``--smoke`` mode (a subset: the first data
 set, one seed, a few epochs) and writes its table to ``--out`` (a scratch
-folder), never over results/. It leaves out the peers of UMAP, tslearn and
+folder), never over results/. Its runs share ``--jobs`` worker processes
+that import the libraries once (``benchmarks._inprocess``), as a smoke
+table takes less time than a fresh interpreter's imports. It leaves out the peers of UMAP, tslearn and
 aeon, whose first fit in a process compiles numba code for tens of seconds
 (``--with-peers`` keeps them). A run whose ``needs`` are not installed is
 skipped there, and refused in a full run (it would write a table without
@@ -25,7 +27,9 @@ those rows over the real one).
 """
 
 import argparse
+import contextlib
 import importlib.util
+import multiprocessing
 import os
 import re
 import shlex
@@ -34,10 +38,11 @@ import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
 from ._common import OUT_ENV, ROOT, commit, manifest, result_path
+from ._inprocess import run_script
 
 # A quick run is a --smoke run: seconds, whatever the full run costs.
 QUICK_ESTIMATE_S = 15
@@ -113,6 +118,15 @@ def progress(done, total, elapsed, expected_left):
     filled = int(round(BAR * fraction))
     return (f"[{'#' * filled}{'.' * (BAR - filled)}] {done}/{total} runs, "
             f"{_clock(elapsed)} elapsed, about {_clock(expected_left)} left")
+
+
+def _quick_workers(jobs):
+    """The quick runs' worker processes: spawned (not forked, so that no
+    torch thread pool is copied half-initialised) in the repository root
+    with one torch thread unless a run asks for more."""
+    os.chdir(ROOT)
+    os.environ.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    return ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"))
 
 
 def select(args, runs):
@@ -216,9 +230,8 @@ def main(argv=None):
         t0 = time.monotonic()
         log = (out / f"{name}.log") if out else None
         if log:
-            with log.open("w") as f:
-                code = subprocess.run(cmd, cwd=ROOT, env=env_run, stdout=f,
-                                      stderr=subprocess.STDOUT).returncode
+            code = workers.submit(run_script, run["module"], cmd[3:], threads, out,
+                                  log).result()
         else:
             code = subprocess.run(cmd, cwd=ROOT, env=env_run).returncode
         wrote = target.exists() and target.stat().st_mtime != before
@@ -235,8 +248,9 @@ def main(argv=None):
             print(progress(len(done), len(todo), time.monotonic() - start, left), flush=True)
 
     print(progress(0, len(todo), 0.0, sum(expected.values()) / jobs), flush=True)
-    with ThreadPoolExecutor(jobs) as pool:
-        list(pool.map(one, todo))
+    with _quick_workers(jobs) if args.quick else contextlib.nullcontext() as workers:
+        with ThreadPoolExecutor(jobs) as pool:
+            list(pool.map(one, todo))
     if not args.quick and not args.no_report and len(failed) < len(todo):
         from . import report
 

@@ -220,3 +220,29 @@ def test_every_table_reruns_quick(tmp_path):
     from benchmarks import run
 
     assert run.main(["--all", "--quick", "--out", str(tmp_path)]) == 0
+
+
+def test_a_quick_run_that_fails_says_why(tmp_path, monkeypatch):
+    """A quick run's worker returns the exit code the command would have
+    had, and its log holds the reason (here argparse's)."""
+    import sys
+
+    import torch
+
+    from benchmarks import _common
+    from benchmarks._inprocess import run_script
+
+    # run_script is made for a worker process: undo what it sets here.
+    for name in ("RUNNING_MODULE", "_STARTED"):
+        monkeypatch.setattr(_common, name, getattr(_common, name))
+    monkeypatch.setattr(sys, "argv", list(sys.argv))
+    monkeypatch.setenv(_common.OUT_ENV, str(tmp_path))
+    threads = torch.get_num_threads()
+    try:
+        code = run_script("front", ["--no-such-option", "--smoke"], 1, tmp_path,
+                          tmp_path / "front.log")
+    finally:
+        torch.set_num_threads(threads)
+    assert code == 2
+    assert "unrecognized arguments: --no-such-option" in (tmp_path / "front.log").read_text()
+    assert not (tmp_path / "front.md").exists()
