@@ -164,7 +164,7 @@ def test_no_page_reads_the_archive():
     archived = {n for n, r in manifest().items() if r["suite"] == "archive"}
     assert archived and not {p.stem for p in report.readme_files()} & archived
     for names in (report.NVC_RESULTS, report.PEER_RESULTS, report.SERIES_RESULTS,
-                  report.VOLUME_RESULTS):
+                  report.VOLUME_RESULTS, report.IMAGE_RESULTS):
         assert not set(names) & archived
 
 
