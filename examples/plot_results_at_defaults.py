@@ -54,7 +54,7 @@ plt.show()
 
 # %%
 # Self-supervised embeddings, one-class detection, disentangling
-embedding, one_class, _ = read_tables("embedding")
+embedding, one_class = read_tables("embedding")[:2]
 print("probes of transform on digits (3 seeds)")
 for r in embedding:
     if r["features"] in ("raw pixels", "VariationalSimSiam", "VariationalJointEmbedding"):
