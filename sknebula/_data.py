@@ -10,7 +10,7 @@ from sklearn.neighbors import NearestNeighbors
 from threadpoolctl import threadpool_limits
 from torch.utils.data import BatchSampler, DataLoader, RandomSampler
 
-from .augment import draw_views
+from ._partners import PartnerSource
 
 
 # Above this many samples, "auto" searches neighbours approximately: the
@@ -220,17 +220,21 @@ def _as_torch(X):
 
 
 class NeighbourPairs(torch.utils.data.Dataset):
-    """Yields ``({"x": X[i], "partner": views(pool[j])}, Y[i])`` with ``j`` a
-    random neighbour of ``i``, redrawn every time ``i`` is fetched, and
-    ``views`` an augmentation drawn afresh for every partner (none when
-    None; see :func:`sknebula.augment.draw_views`).
+    """Yields ``({"x": X[i], "partner": positive of i}, Y[i])``, the
+    positive drawn by a :class:`~sknebula._partners.PartnerSource` every time
+    ``i`` is fetched: a random row of ``i``'s partner candidates
+    ``neighbours``, through ``views`` (an augmentation drawn afresh for each
+    positive; none when None). Without a table (``neighbours=None``) there
+    is no partner.
 
-    The pool is X itself, or (data-parallel) the rows of every rank, X's own
-    from row ``offset`` on; the partner table ``neighbours`` indexes the
-    pool. Indexing takes an array of indices, so whole batches are gathered
-    in one numpy call (see :func:`batch_loader`). Neighbours, and the batch
-    order, are drawn from ``generator`` (torch's global one when None); the
-    estimators set it while they train (:mod:`sknebula._random`).
+    The candidates index the pool: X itself, or (data-parallel) the rows of
+    every rank, X's own from row ``offset`` on. ``neighbours`` is also the
+    graph the nebula estimators judge clusterings on; ``partners`` is only
+    how positives are drawn. Indexing takes an array of indices, so whole
+    batches are gathered in one call (see :func:`batch_loader`). Positives,
+    and the batch order, are drawn from ``generator`` (torch's global one
+    when None); the estimators set it while they train
+    (:mod:`sknebula._random`).
     """
 
     generator = None
@@ -247,8 +251,8 @@ class NeighbourPairs(torch.utils.data.Dataset):
         # arrays by numpy, batch by batch.
         self._rows = _as_torch(X)
         self._targets = self._rows if Y is X else _as_torch(Y)
-        self._pool = self._rows if pool is None else _as_torch(pool)
-        self._partners = None if neighbours is None else torch.from_numpy(neighbours)
+        self.partners = None if neighbours is None else PartnerSource(
+            self._rows if pool is None else _as_torch(pool), neighbours, views)
 
     def __len__(self):
         return len(self.X)
@@ -257,12 +261,8 @@ class NeighbourPairs(torch.utils.data.Dataset):
         index = torch.as_tensor(np.asarray(index))
         x = self._rows[index]
         inputs = {"x": x}
-        if self._partners is not None:
-            pick = torch.randint(self._partners.shape[1], index.shape, generator=self.generator)
-            partner = self._pool[self._partners[index, pick].long()]
-            if self.views is not None:
-                partner = draw_views(self.views, partner, self.generator)
-            inputs["partner"] = partner
+        if self.partners is not None:
+            inputs["partner"] = self.partners.draw(index, self.generator)
         # The target is usually the input itself: gather it once.
         return inputs, x if self._targets is self._rows else self._targets[index]
 

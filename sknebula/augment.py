@@ -25,6 +25,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ._data import _as_torch
+from ._partners import PartnerSource, draw_views  # noqa: F401 (draw_views is public here)
+
 
 class Augmentation:
     """Base of the built-in augmentations: each constructor argument is kept
@@ -252,47 +255,15 @@ def make_augmentation(augmentation, sample_shape, kind=None, vocab_size=None):
     return VectorAugment()
 
 
-def _takes_generator(augmentation):
-    try:
-        return "generator" in inspect.signature(augmentation).parameters
-    except (TypeError, ValueError):  # a callable without a signature
-        return False
-
-
-def draw_views(augmentation, x, generator=None):
-    """``augmentation(x)`` on a copy of the batch ``x``, as a tensor of its
-    shape and dtype; drawn from ``generator`` when the augmentation takes
-    one (the built-in ones do), else from torch's global generator.
-
-    Examples
-    --------
-    >>> import torch
-    >>> from sknebula.augment import ImageAugment, draw_views
-    >>> flat = torch.rand(4, 64)
-    >>> views = [draw_views(ImageAugment(image_shape=(8, 8)), flat, torch.Generator().manual_seed(0))
-    ...          for _ in range(2)]
-    >>> views[0].shape, bool((views[0] == views[1]).all())
-    (torch.Size([4, 64]), True)
-    """
-    if _takes_generator(augmentation):
-        out = augmentation(x.clone(), generator=generator)
-    else:
-        out = augmentation(x.clone())
-    out = torch.as_tensor(np.asarray(out) if not torch.is_tensor(out) else out)
-    if out.shape != x.shape:
-        raise ValueError(
-            f"The augmentation changed the batch shape from {tuple(x.shape)} "
-            f"to {tuple(out.shape)}."
-        )
-    return out.to(x.dtype)
-
-
 class TwoViews(torch.utils.data.Dataset):
-    """Yields ``{"x1": aug(X[idx]), "x2": aug(X[idx])}`` per batch of indices.
-
-    The views are drawn afresh every time a batch is fetched. A batch of a
-    single row (possible as the last, short batch) gets one extra random row,
-    because batch normalisation cannot train on one sample.
+    """Yields ``{"x1": view(X[i]), "x2": view(positive of i)}`` per batch of
+    indices, the positive drawn by a
+    :class:`~sknebula._partners.PartnerSource` (a random row of
+    ``neighbours``, or the sample itself) and each view drawn afresh every
+    time a batch is fetched, from ``generator`` (torch's global one when
+    None). A batch of a single row (possible as the last, short batch) gets
+    one extra random row, because batch normalisation cannot train on one
+    sample.
     """
 
     generator = None
@@ -301,21 +272,18 @@ class TwoViews(torch.utils.data.Dataset):
         self.X = X
         self.augmentation = augmentation
         self.neighbours = neighbours
+        self.partners = PartnerSource(_as_torch(X), neighbours, augmentation)
 
     def __len__(self):
         return len(self.X)
 
-    def _view(self, x):
-        return draw_views(self.augmentation, x, self.generator)
-
     def __getitem__(self, index):
         index = np.atleast_1d(np.asarray(index))
         if len(index) == 1 and len(self.X) > 1:
-            other = (index[0] + 1 + torch.randint(len(self.X) - 1, ()).item()) % len(self.X)
-            index = np.append(index, other)
-        x = torch.from_numpy(self.X[index])
-        partner = x
-        if self.neighbours is not None:
-            pick = torch.randint(self.neighbours.shape[1], index.shape).numpy()
-            partner = torch.from_numpy(self.X[self.neighbours[index, pick]])
-        return {"x1": self._view(x), "x2": self._view(partner)}, torch.zeros(len(index))
+            step = torch.randint(len(self.X) - 1, (), generator=self.generator).item()
+            index = np.append(index, (index[0] + 1 + step) % len(self.X))
+        positive = self.partners.pick(index, self.generator)
+        x = self.partners.rows[torch.as_tensor(index)]
+        views = {"x1": self.partners.view(x, self.generator),
+                 "x2": self.partners.view(positive, self.generator)}
+        return views, torch.zeros(len(index))

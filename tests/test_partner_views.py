@@ -132,3 +132,40 @@ def test_a_transformer_finds_the_partners():
     np.testing.assert_array_equal(est._neighbours(X.astype(np.float32)), expected)
     assert not hasattr(pca, "components_"), "the user's transformer is not fitted"
     assert np.isfinite(est.score(X))
+
+
+def test_one_partner_source_draws_every_estimators_positives():
+    """NeighbourPairs (nebula estimators) and TwoViews (self-supervised ones)
+    take their positives from one PartnerSource: a row of the sample's
+    partner table, or the sample itself, through the views; the same
+    generator gives the same draws, and no draw touches the table."""
+    import torch
+
+    from sknebula._data import NeighbourPairs
+    from sknebula._partners import PartnerSource
+    from sknebula.augment import TwoViews
+
+    X = np.arange(12, dtype=np.float32).reshape(6, 2)
+    table = np.array([[1, 2], [0, 2], [0, 1], [4, 5], [3, 5], [3, 4]])
+    saved = table.copy()
+    shift = lambda x: x + 100.0  # noqa: E731 (a view with no generator)
+    pairs = NeighbourPairs(X, X, table, views=shift)
+    views = TwoViews(X, shift, table)
+    assert isinstance(pairs.partners, PartnerSource) and isinstance(views.partners, PartnerSource)
+
+    index = np.arange(6)
+    drawn = pairs.partners.pick(index, torch.Generator().manual_seed(3)).numpy()
+    again = pairs.partners.pick(index, torch.Generator().manual_seed(3)).numpy()
+    np.testing.assert_array_equal(drawn, again)
+    # Each positive is one of its sample's candidates.
+    rows = [{tuple(X[j]) for j in table[i]} for i in index]
+    assert all(tuple(r) in rows[i] for i, r in enumerate(drawn))
+    # The views apply to the positive (and, for TwoViews, to the sample).
+    inputs, _ = pairs[index]
+    np.testing.assert_array_equal(inputs["x"].numpy(), X)
+    assert (inputs["partner"].numpy() >= 100).all()
+    (batch, _) = views[index]
+    np.testing.assert_array_equal(batch["x1"].numpy(), X + 100)
+    # Without a table the positive is the sample itself.
+    np.testing.assert_array_equal(PartnerSource(torch.from_numpy(X)).draw(index).numpy(), X)
+    np.testing.assert_array_equal(table, saved)
