@@ -60,10 +60,16 @@ def _kmeans(X, seed, smoke):
 def _nvc(**params):
     def fit(X, seed, smoke):
         extra = dict(max_epochs=4) if smoke else {}
-        if params.get("metric") == "umap":
+        if params.get("metric") in ("umap", "latent after umap"):
             import umap
 
             extra["metric"] = umap.UMAP(n_components=10, random_state=seed)
+        if params.get("metric") in ("latent", "latent after umap"):
+            # Partners re-mined in the latent of a first fit (the same
+            # settings, its partners from the pixels or from UMAP).
+            first = {k: v for k, v in params.items() if k != "metric"}
+            extra["metric"] = NebulaVariationalClusterer(
+                n_clusters=10, random_state=seed, **first, **extra)
         data = X.reshape(-1, 1, SIDE, SIDE) if params.get("encoder") == "conv2d" else X
         est = NebulaVariationalClusterer(n_clusters=10, random_state=seed,
                                          **{**params, **extra})
@@ -87,6 +93,9 @@ LEADS = {
     "NVC, flattened + views, 20 anchors": _nvc(
         views=partner_image_views((SIDE, SIDE)), n_anchors=20),
     "NVC, conv2d (16, 32)": _nvc(encoder="conv2d", hidden_dims=(16, 32)),
+    "NVC, flattened, partners re-mined in its latent": _nvc(metric="latent"),
+    "NVC, flattened + views, partners re-mined after UMAP partners": _nvc(
+        views=partner_image_views((SIDE, SIDE)), metric="latent after umap"),
 }
 DEFAULT_METHODS = ["KMeans", "UMAP+GaussianMixture", "NVC, flattened",
                    "NVC, flattened + views", "NVC, conv2d (views auto)"]
