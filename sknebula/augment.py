@@ -3,10 +3,14 @@
 An augmentation is any callable mapping a float torch batch ``(n, ...)`` to
 a batch of the same shape (a numpy array is accepted back). The built-in
 ones are written in torch (no torchvision) and take an optional
-``generator`` (a ``torch.Generator``): the estimators pass their fit's own,
-seeded from ``random_state``, so that the views of a fit are reproducible
-and a fit leaves torch's global generator alone. Without one they draw from
-torch's global generator. :func:`draw_views` calls any augmentation the
+``generator`` (a ``torch.Generator``): the nebula estimators pass their
+fit's own, seeded from ``random_state``, so that the views of a fit are
+reproducible and a fit leaves torch's global generator alone. Without one
+they draw from torch's global generator, as the self-supervised estimators
+have them do: those seed it from ``random_state`` when a fit starts and give
+it back as it was when the fit ends (their spherical posterior samples
+through ``torch.distributions.Beta``, which takes no generator, so their
+draws cannot all move to one of the fit's own). :func:`draw_views` calls any augmentation the
 same way.
 
 - :class:`VectorAugment` for feature vectors: Gaussian noise, random
