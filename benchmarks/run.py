@@ -39,6 +39,7 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from ._common import OUT_ENV, ROOT, commit, manifest, result_path
@@ -230,8 +231,13 @@ def main(argv=None):
         t0 = time.monotonic()
         log = (out / f"{name}.log") if out else None
         if log:
-            code = workers.submit(run_script, run["module"], cmd[3:], threads, out,
-                                  log).result()
+            try:
+                code = workers.submit(run_script, run["module"], cmd[3:], threads, out,
+                                      log).result()
+            except BrokenProcessPool:  # a worker died (killed, or crashed in C code)
+                with log.open("a") as f:
+                    f.write("\nthe worker process running this table died\n")
+                code = -1
         else:
             code = subprocess.run(cmd, cwd=ROOT, env=env_run).returncode
         wrote = target.exists() and target.stat().st_mtime != before
