@@ -93,6 +93,7 @@ LEADS = {
     "NVC, flattened + views, 20 anchors": _nvc(
         views=partner_image_views((SIDE, SIDE)), n_anchors=20),
     "NVC, conv2d (16, 32)": _nvc(encoder="conv2d", hidden_dims=(16, 32)),
+    "NVC, flattened, max_epochs=400": _nvc(max_epochs=400),
     "NVC, flattened, partners re-mined in its latent": _nvc(metric="latent"),
     "NVC, flattened + views, partners re-mined after UMAP partners": _nvc(
         views=partner_image_views((SIDE, SIDE)), metric="latent after umap"),
