@@ -57,8 +57,10 @@ def missing(run, quick=False):
     from .clustering import BENCH_PYTHON
 
     needs = run.get("needs", [])
+    if quick:
+        needs = [*run.get("quick_needs", needs), *_peer_modules(run["args"])]
     out = []
-    for module in run.get("quick_needs", needs) if quick else needs:
+    for module in dict.fromkeys(needs):
         if module == "clustpy" and BENCH_PYTHON.exists():
             continue
         if importlib.util.find_spec(module) is None:
@@ -90,16 +92,39 @@ def estimate(name, run, quick, out=None):
 COMPILING_PEERS = ("UMAP", "tslearn", "aeon")
 
 
+def _methods_span(args):
+    """Where the values of ``--methods`` start and end in ``args``."""
+    start = args.index("--methods") + 1
+    end = next((i for i in range(start, len(args)) if args[i].startswith("--")), len(args))
+    return start, end
+
+
 def quick_args(args, with_peers=False):
     """A clustering command's arguments for its quick run: the --methods
     without the compiling peers (the first method if none is left)."""
     if with_peers or "--methods" not in args:
         return list(args)
-    start = args.index("--methods") + 1
-    end = next((i for i in range(start, len(args)) if args[i].startswith("--")), len(args))
+    start, end = _methods_span(args)
     methods = args[start:end]
     kept = [m for m in methods if not m.startswith(COMPILING_PEERS)] or methods[:1]
     return args[:start] + kept + args[end:]
+
+
+# The package each peer of benchmarks.clustering comes from, by name prefix.
+PEER_MODULES = {"UMAP": "umap", "tslearn": "tslearn", "aeon": "aeon", "ClustPy": "clustpy"}
+
+
+def _peer_modules(args):
+    """The packages a quick run cannot do without: those of the methods it
+    keeps where every one of them is a peer (its table would otherwise
+    have no row, as the script skips a peer that is not installed)."""
+    if "--methods" not in args:
+        return []
+    kept = quick_args(args)
+    start, end = _methods_span(kept)
+    modules = [next((mod for pre, mod in PEER_MODULES.items() if m.startswith(pre)), None)
+               for m in kept[start:end]]
+    return modules if modules and all(modules) else []
 
 
 def command(run, quick, with_peers=False):

@@ -257,3 +257,15 @@ def test_features_benchmark_smoke(capsys):
     # The probe scores a trained latent above chance (10 classes).
     assert float(rows[1][3].split()[0]) > 0.3
     assert "| dataset | features | accuracy per seed |" in capsys.readouterr().out
+
+
+def test_a_quick_run_of_peers_only_needs_their_package():
+    """A table whose quick run keeps only peers of one package (tslearn's
+    KShape) needs that package, else it would write no row; a table with a
+    method of its own needs none."""
+    from benchmarks import run
+
+    peers_only = ["--methods", "tslearn KShape", "UMAP+GaussianMixture", "--name", "x"]
+    assert run._peer_modules(peers_only) == ["tslearn"]
+    assert run._peer_modules(["--methods", "NebulaVariationalClusterer", "tslearn KShape"]) == []
+    assert run._peer_modules(["--threads", "1"]) == []
