@@ -372,11 +372,14 @@ def _in_bench_env(dataset, method, seed, smoke, threads):
     return json.loads(out.strip().splitlines()[-1])
 
 
+# The module each peer needs, by the prefix of its method name.
+PEER_MODULES = {"UMAP": "umap", "tslearn": "tslearn", "aeon": "aeon", "ClustPy": "clustpy.deep"}
+
+
 def _available(method):
     """Whether a method can run here: its package is installed (ClustPy may
     live in the benchmark venv instead)."""
-    needs = {"UMAP": "umap", "tslearn": "tslearn", "aeon": "aeon", "ClustPy": "clustpy.deep"}
-    for prefix, module in needs.items():
+    for prefix, module in PEER_MODULES.items():
         if method.startswith(prefix):
             try:
                 importlib.import_module(module)

@@ -302,7 +302,7 @@ def _image_row(r):
 
 
 def _images_section():
-    names = [name for name in IMAGE_RESULTS if result_path(name).exists() and read_tables(name)]
+    names = [name for name in IMAGE_RESULTS if read_tables(name)]
     if not names:
         return ""
     seen, rows = set(), []

@@ -19,8 +19,9 @@ file predates the runner; then one progress line per run. After a full run,
 set, one seed, a few epochs) and writes its table to ``--out`` (a scratch
 folder), never over results/. Its runs share ``--jobs`` worker processes
 that import the libraries once (``benchmarks._inprocess``), as a smoke
-table takes less time than a fresh interpreter's imports. It leaves out the peers of UMAP, tslearn and
-aeon, whose first fit in a process compiles numba code for tens of seconds
+table takes less time than a fresh interpreter's imports. It leaves out
+the peers of UMAP, tslearn and aeon, whose first fit in a process
+compiles numba code for tens of seconds
 (``--with-peers`` keeps them). A run whose ``needs`` are not installed is
 skipped there, and refused in a full run (it would write a table without
 those rows over the real one).
@@ -110,20 +111,19 @@ def quick_args(args, with_peers=False):
     return args[:start] + kept + args[end:]
 
 
-# The package each peer of benchmarks.clustering comes from, by name prefix.
-PEER_MODULES = {"UMAP": "umap", "tslearn": "tslearn", "aeon": "aeon", "ClustPy": "clustpy"}
-
-
 def _peer_modules(args):
     """The packages a quick run cannot do without: those of the methods it
     keeps where every one of them is a peer (its table would otherwise
     have no row, as the script skips a peer that is not installed)."""
+    from .clustering import PEER_MODULES
+
     if "--methods" not in args:
         return []
     kept = quick_args(args)
     start, end = _methods_span(kept)
-    modules = [next((mod for pre, mod in PEER_MODULES.items() if m.startswith(pre)), None)
-               for m in kept[start:end]]
+    # Top-level packages, as `needs` names them (clustpy.deep is clustpy's).
+    modules = [next((mod.split(".")[0] for pre, mod in PEER_MODULES.items()
+                     if m.startswith(pre)), None) for m in kept[start:end]]
     return modules if modules and all(modules) else []
 
 
