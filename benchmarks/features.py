@@ -59,9 +59,12 @@ def _umap(X, seed, smoke):
     return umap.UMAP(n_components=LATENT, random_state=seed).fit_transform(X)
 
 
-def _autoencoder(**params):
+def _autoencoder(images=False, **params):
     def fit(X, seed, smoke):
         extra = dict(max_epochs=3) if smoke else {}
+        if images:  # square images, as (n, side, side): partners by their strokes
+            side = int(round(np.sqrt(X.shape[1])))
+            X = X.reshape(len(X), side, side)
         ae = NebulaAutoencoder(latent_dim=LATENT, random_state=seed, **params, **extra)
         return ae.fit(X).transform(X)
     return fit
@@ -72,6 +75,7 @@ METHODS = {
     "PCA(10)": _pca,
     "UMAP(10)": _umap,
     "NebulaAutoencoder(latent_dim=10)": _autoencoder(),
+    "NebulaAutoencoder(latent_dim=10), images": _autoencoder(images=True),
 }
 
 

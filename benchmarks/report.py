@@ -289,7 +289,7 @@ def _series_targets_section():
 
 # Real images (MNIST-5k): every method of the images tables, one row each.
 IMAGE_RESULTS = ["images-mnist", "images-mnist-long", "images-mnist-conv2d",
-                 "images-mnist-conv2d-noviews", "images-mnist-clustpy"]
+                 "images-mnist-clustpy"]
 
 
 def _image_row(r):

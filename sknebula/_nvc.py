@@ -91,7 +91,12 @@ POOL_BYTES = 2**30
 # Parameter docs the clusterer and the autoencoder share word for word.
 PARTNERS_PARAM_DOC = """    n_neighbors : int or "auto", default="auto"
         Neighbours among which each sample's partner is drawn, by Euclidean
-        distance on the flattened input; for the "pointcloud" encoder on
+        distance on the flattened input; for images, samples of shape
+        (H, W) or (C, H, W) whatever the encoder, on edge orientations
+        pooled over cells of a seventh of the image, which a stroke moved
+        or bent a little does not change
+        (:func:`sknebula.nn.image.image_features`; pixels below 14 pixels a
+        side); for the "pointcloud" encoder on
         pose-free shape descriptors
         (``sknebula.nn.pointcloud.shape_distribution``), for the "conv3d"
         encoder on the Fourier magnitudes of the volume centred and scaled
@@ -111,7 +116,9 @@ PARTNERS_PARAM_DOC = """    n_neighbors : int or "auto", default="auto"
 METRIC_PARAM_DOC = """    metric : {"auto", "euclidean", "spectrum", "sbd", "dtw"}, callable or transformer, default="auto"
         What makes two samples partners. "auto" is the data kind's own
         (see ``n_neighbors``); "euclidean" the Euclidean distance on the
-        flattened input. For series (``encoder="sequence"``): "spectrum"
+        flattened input (images passed as flat rows are compared so too:
+        pass them as ``(n_samples, H, W)`` for partners that follow their
+        strokes). For series (``encoder="sequence"``): "spectrum"
         compares the magnitudes of their Fourier spectra alone (blind to
         where in time events fall; :func:`sknebula.series.spectrum_features`),
         "sbd" k-Shape's shape-based distance (the best cross-correlation

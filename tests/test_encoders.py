@@ -21,6 +21,7 @@ from sknebula.nn import (
     NebulaVAE,
     PointNetEncoder,
     build_encoder_decoder,
+    image_features,
     ngram_profile,
     series_descriptor,
     shape_distribution,
@@ -373,7 +374,7 @@ def test_token_partners_are_sequences_of_the_same_source():
 # The features whose Euclidean neighbours are the partners of each kind
 # (None: the flattened input).
 PARTNER_FEATURES = {
-    "conv2d": None,
+    "conv2d": image_features,
     "sequence": series_descriptor,
     "tokens": ngram_profile,
     "pointcloud": shape_distribution,

@@ -25,6 +25,8 @@ import inspect
 from collections.abc import Callable
 from typing import NamedTuple
 
+import numpy as np
+
 from .conv2d import Conv2dDecoder, Conv2dEncoder
 from .conv3d import (
     Conv3dDecoder,
@@ -33,6 +35,7 @@ from .conv3d import (
     volume_descriptor,
     volume_spectrum,
 )
+from .image import image_descriptor, image_features
 from .mlp import MLPDecoder, MLPEncoder
 from .pointcloud import PointCloudDecoder, PointNetEncoder, shape_distribution
 from .sequence import (
@@ -52,8 +55,7 @@ class Architecture(NamedTuple):
     decoder: type
     reconstruction: str | None = None
     # Maps X to features whose Euclidean neighbours are similar samples.
-    # The default, None, is Euclidean distance on the flattened input (pixels,
-    # voxels).
+    # None is Euclidean distance on the flattened input.
     neighbour_features: Callable | None = None
     # The views augmentation="auto" draws for the self-supervised estimators
     # (a key of sknebula.augment.make_augmentation); None picks by the sample
@@ -66,9 +68,24 @@ class Architecture(NamedTuple):
     hidden_dims: tuple | Callable = (256, 256)
 
 
+def shaped_features(X):
+    """Partner features chosen by the sample shape, as the views are:
+    :func:`~sknebula.nn.image.image_features` for images, (H, W) or
+    (C, H, W), whatever encoder reads them; the flattened sample otherwise."""
+    X = np.asarray(X)
+    if X.ndim in (3, 4):
+        return image_features(X)
+    return X.reshape(len(X), -1)
+
+
 ARCHITECTURES = {
-    "mlp": Architecture(MLPEncoder, MLPDecoder),
-    "conv2d": Architecture(Conv2dEncoder, Conv2dDecoder, views="image", hidden_dims=(32, 64)),
+    "mlp": Architecture(MLPEncoder, MLPDecoder, neighbour_features=shaped_features),
+    # Pixels that differ by a small shift of a stroke are far apart:
+    # partners on pooled edge orientations.
+    "conv2d": Architecture(
+        Conv2dEncoder, Conv2dDecoder, None, image_features, views="image",
+        hidden_dims=(32, 64),
+    ),
     # Partners may differ by a time shift: raw shape beside the spectrum.
     "sequence": Architecture(
         SequenceEncoder, SequenceDecoder, None, series_descriptor, views="vector",
@@ -105,10 +122,10 @@ ARCHITECTURES = {
 def architecture(encoder):
     """The :class:`Architecture` of an encoder name, or of a user's encoder
     class (paired with the MLP decoder, likelihood from the data range,
-    neighbours on the flattened input)."""
+    partners by :func:`shaped_features`)."""
     if isinstance(encoder, str):
         return ARCHITECTURES[encoder]
-    return Architecture(encoder, MLPDecoder)
+    return Architecture(encoder, MLPDecoder, neighbour_features=shaped_features)
 
 
 def auto_hidden_dims(encoder, input_shape):
@@ -241,7 +258,10 @@ __all__ = [
     "build_encoder_decoder",
     "canonical_volume",
     "default_reconstruction",
+    "image_descriptor",
+    "image_features",
     "shape_distribution",
+    "shaped_features",
     "volume_descriptor",
     "volume_spectrum",
 ]
