@@ -59,3 +59,12 @@ def test_structured_samples_on_the_mlp_name_the_encoder_that_keeps_them(shape, n
     (hint,) = _fit_and_collect(VariationalSimSiam(**TINY), X)
     assert all(name in hint for name in names)
     assert _fit_and_collect(NebulaVariationalClusterer(2, encoder="sequence", **TINY), X[:, :, 0]) == []
+
+
+def test_images_on_the_mlp_get_no_hint():
+    # (n, H, W) of 14 pixels a side or more are read as images: partners by
+    # their strokes, the network on the pixels. Smaller ones keep the hint.
+    X = np.random.RandomState(0).uniform(size=(40, 16, 16))
+    assert _fit_and_collect(NebulaVariationalClusterer(2, **TINY), X) == []
+    (hint,) = _fit_and_collect(NebulaVariationalClusterer(2, **TINY), X[:, :13, :])
+    assert "encoder='conv2d'" in hint
