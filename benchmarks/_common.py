@@ -1,6 +1,7 @@
 """Shared helpers of the benchmark scripts: machine line, tables, results."""
 
 import datetime
+import importlib.util
 import os
 import platform
 import shlex
@@ -213,3 +214,8 @@ def kmeans_and_best_peer(dataset):
     kmeans = next((r for r in rows if r["method"] == "KMeans"), None)
     best = max((r for r in rows if r["method"] != "KMeans"), key=mean_acc, default=None)
     return kmeans, best
+
+
+def not_installed(module):
+    """Whether ``module`` cannot be imported here (not installed)."""
+    return importlib.util.find_spec(module) is None

@@ -26,7 +26,7 @@ from sklearn.preprocessing import StandardScaler
 
 from sknebula import NebulaAutoencoder
 
-from ._common import markdown_table, write_result
+from ._common import markdown_table, not_installed, write_result
 
 LATENT = 10
 
@@ -98,7 +98,7 @@ def main(argv=None):
     torch.set_num_threads(args.threads)
     seeds = args.seeds[:1] if args.smoke else args.seeds
     datasets = args.datasets[:1] if args.smoke else args.datasets
-    methods = [m for m in args.methods if not (m.startswith("UMAP") and _missing("umap"))]
+    methods = [m for m in args.methods if not (m.startswith("UMAP") and not_installed("umap"))]
     rows = []
     for dataset in datasets:
         X, y = DATASETS[dataset]()
@@ -124,12 +124,6 @@ def main(argv=None):
     write_result(args.name, "Features for a classifier", body, smoke=args.smoke,
                  script="features")
     return rows
-
-
-def _missing(module):
-    import importlib.util
-
-    return importlib.util.find_spec(module) is None
 
 
 if __name__ == "__main__":

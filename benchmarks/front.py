@@ -18,7 +18,7 @@ import time
 import numpy as np
 from sklearn.metrics import normalized_mutual_info_score
 
-from ._common import markdown_table, mean_std_worst, write_result
+from ._common import markdown_table, mean_std_worst, not_installed, write_result
 from .ablation import parse_variant
 from .clustering import _run_one, digits
 
@@ -104,7 +104,7 @@ def main(argv=None):
     run = (lambda fn, *a: fn(*a)) if args.smoke else _fresh
     settings = args.settings[:1] if args.smoke else args.settings
     jobs = [(s, _nvc, SETTINGS[s] if s in SETTINGS else parse_variant(s)) for s in settings]
-    peers = [p for p in args.peers if not p.startswith("UMAP") or _has_umap()]
+    peers = [p for p in args.peers if not (p.startswith("UMAP") and not_installed("umap"))]
     jobs += [(p, _peer, p) for p in (peers[-1:] if args.smoke else peers)]
     rows = []
     for name, fn, what in jobs:
@@ -132,14 +132,6 @@ def main(argv=None):
         body += "\n\n" + line
     write_result(args.name, "Quality and cost on digits", body, smoke=args.smoke, script="front")
     return rows
-
-
-def _has_umap():
-    try:
-        import umap  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ from sknebula._nvc import partner_image_views
 from sknebula.metrics import clustering_accuracy
 from sknebula.nn.image import image_features
 
-from ._common import markdown_table, write_result
+from ._common import markdown_table, not_installed, write_result
 
 SIDE = 28
 
@@ -59,7 +59,12 @@ def _kmeans(X, seed, smoke):
     return KMeans(10, n_init=10, random_state=seed).fit_predict(X), X
 
 
-def _nvc(**params):
+def _nvc(shape=None, **params):
+    """A clusterer fit on ``shape``d samples: flat rows by default, one
+    channel of 28x28 for the convolution."""
+    if shape is None and params.get("encoder") == "conv2d":
+        shape = (1, SIDE, SIDE)
+
     def fit(X, seed, smoke):
         extra = dict(max_epochs=4) if smoke else {}
         if params.get("metric") in ("umap", "latent after umap"):
@@ -69,15 +74,12 @@ def _nvc(**params):
         if params.get("metric") in ("latent", "latent after umap"):
             # Partners re-mined in the latent of a first fit (the same
             # settings, its partners from the pixels or from UMAP).
-            first = {k: v for k, v in params.items() if k not in ("metric", "shape")}
+            first = {k: v for k, v in params.items() if k != "metric"}
             extra["metric"] = NebulaVariationalClusterer(
                 n_clusters=10, random_state=seed, **first, **extra)
-        params_ = {k: v for k, v in params.items() if k != "shape"}
-        data = X.reshape(-1, *params.get("shape", (1, SIDE, SIDE)))
-        if params.get("encoder") != "conv2d" and "shape" not in params:
-            data = X  # flat rows: vectors to the partner search
+        data = X if shape is None else X.reshape(-1, *shape)
         est = NebulaVariationalClusterer(n_clusters=10, random_state=seed,
-                                         **{**params_, **extra})
+                                         **{**params, **extra})
         return est.fit(data).labels_, est.transform(data)
     return fit
 
@@ -127,7 +129,7 @@ def main(argv=None):
         X, y = X[::17], y[::17]  # the set is sorted by class
     if args.partners:
         return _partner_purity(X, y, args)
-    methods = [m for m in args.methods if not ("UMAP" in m and _missing("umap"))]
+    methods = [m for m in args.methods if not ("UMAP" in m and not_installed("umap"))]
     rows = []
     for method in methods:
         accs, nmis, purities, seconds = [], [], [], []
@@ -179,7 +181,7 @@ def _umap(X, seed):
 def _partner_purity(X, y, args):
     rows = []
     for name, features in PARTNER_SPACES.items():
-        if "UMAP" in name and _missing("umap"):
+        if "UMAP" in name and not_installed("umap"):
             continue
         F = features(X, args.seeds[0])
         rows.append([name, *(f"{knn_purity(F, y, k):.3f}" for k in PURITY_K)])
@@ -192,12 +194,6 @@ def _partner_purity(X, y, args):
     write_result(args.name, "Real images: MNIST-5k partner search", body, smoke=args.smoke,
                  script="images")
     return rows
-
-
-def _missing(module):
-    import importlib.util
-
-    return importlib.util.find_spec(module) is None
 
 
 if __name__ == "__main__":

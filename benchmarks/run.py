@@ -29,7 +29,6 @@ those rows over the real one).
 
 import argparse
 import contextlib
-import importlib.util
 import multiprocessing
 import os
 import re
@@ -43,7 +42,7 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
-from ._common import OUT_ENV, ROOT, commit, manifest, result_path
+from ._common import OUT_ENV, ROOT, commit, manifest, not_installed, result_path
 from ._inprocess import run_script
 
 # A quick run is a --smoke run: seconds, whatever the full run costs.
@@ -64,7 +63,7 @@ def missing(run, quick=False):
     for module in dict.fromkeys(needs):
         if module == "clustpy" and BENCH_PYTHON.exists():
             continue
-        if importlib.util.find_spec(module) is None:
+        if not_installed(module):
             out.append(module)
     return out
 
