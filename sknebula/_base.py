@@ -25,7 +25,7 @@ from ._data import batch_loader
 from ._random import global_state_kept
 from ._net import NebulaNet, batched_apply
 from .nn import ARCHITECTURES, auto_hidden_dims, default_reconstruction
-from .nn.image import MIN_SIDE
+from .nn.image import large_enough
 from .series import equal_length, is_series_list, is_unequal_length
 
 
@@ -155,7 +155,7 @@ def _data_kind_hint(X, integer_input, encoder):
     """A hint when X looks like another data kind than ``encoder`` reads,
     or None. Only for the real-valued built-in encoders; a hint, not an
     error, since the data may be what the user says it is."""
-    if encoder == "mlp" and X.ndim == 3 and min(X.shape[1:]) >= MIN_SIDE:
+    if encoder == "mlp" and X.ndim == 3 and large_enough(X.shape[1:]):
         # Read as images: partners by their strokes, the MLP on the pixels
         # (better than the convolution at such sizes; the data kinds guide).
         return None

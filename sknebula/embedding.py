@@ -160,8 +160,8 @@ _COMMON_PARAMS_DOC = (
         When > 0, the second view of a sample is an augmented copy of one of
         its ``n_neighbors`` nearest neighbours in input space (Euclidean,
         on the data kind's descriptors for images of 14 pixels a side or
-        more, series, tokens and point clouds; redrawn every time) instead of the sample itself: a stronger
-        positive pair on small data sets.N_NEIGHBORS_WHY
+        more, series, tokens and point clouds; redrawn every time) instead
+        of the sample itself: a stronger positive pair on small data sets.N_NEIGHBORS_WHY
 """
     + NEIGHBORS_ALGORITHM_PARAM_DOC
     + """    representation : {"head", "backbone"}, default="head"

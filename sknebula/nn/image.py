@@ -97,9 +97,15 @@ def image_features(X):
     (2, 64)
     """
     X = np.asarray(X)
-    if min(X.shape[-2:]) < MIN_SIDE:
+    if not large_enough(X.shape[-2:]):
         return X.reshape(len(X), -1)
     return image_descriptor(X)
+
+
+def large_enough(image_size):
+    """Whether images of ``(H, W)`` get :func:`image_descriptor` as partner
+    features: both sides of ``MIN_SIDE`` pixels or more."""
+    return min(image_size) >= MIN_SIDE
 
 
 def _describe(images):
