@@ -195,6 +195,9 @@ class BaseDeepEstimator(BaseEstimator):
     # Whether fit under an initialised torch.distributed process group
     # trains one model from the ranks' shards (see _distributed).
     _data_parallel = False
+    # The objective (an nn.Module class returning the loss) the net trains;
+    # sknebula.io.load rebuilds the net around the same one.
+    _criterion = None
 
     _parameter_constraints: dict = {
         "latent_dim": [Interval(Integral, 1, None, closed="left")],
@@ -273,6 +276,16 @@ class BaseDeepEstimator(BaseEstimator):
                 "torch.distributed process group is initialised; fit it in one "
                 "process (NebulaVariationalClusterer and NebulaAutoencoder do)."
             )
+
+    def _build_module(self):
+        """The network, built from the parameters and the fitted shapes alone
+        (``input_shape_`` and what the subclass records before it builds).
+
+        ``fit`` trains what it returns and :func:`sknebula.io.load` fills it
+        with saved weights, so a model file never says how a network is
+        built. Subclasses implement it.
+        """
+        raise NotImplementedError
 
     def _hidden_dims(self, input_shape):
         """``hidden_dims`` as a tuple; "auto" takes the architecture's own

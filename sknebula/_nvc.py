@@ -352,6 +352,8 @@ class NebulaBase(TransformerMixin, BaseDeepEstimator):
     here once (a TransformerMixin, so that ``set_output`` wraps them);
     subclasses add the sklearn role on top."""
 
+    _criterion = NebulaLoss
+
     _parameter_constraints: dict = {
         **BaseDeepEstimator._parameter_constraints,
         "n_anchors": [Interval(Integral, 1, None, closed="left")],
@@ -451,9 +453,10 @@ class NebulaBase(TransformerMixin, BaseDeepEstimator):
         seeds = self._seeds(self.n_init_)
         # Built first: a sample shape that does not fit the encoder is
         # reported before the neighbour search.
-        module, generator = build_seeded(
-            partial(self._build_module, X32, target, reconstruction), seeds[0]
-        )
+        module, generator = build_seeded(self._build_module, seeds[0])
+        if reconstruction == "gaussian":
+            module.loc.fill_(float(target.mean()))
+            module.scale.fill_(float(_spread(target)) or 1.0)
         data = self._pairs(X32, X32 if target is X else np.asarray(target, np.float32))
         criterion_params = self._criterion_params(reconstruction, target)
         warm = self._warm_up(module, data, criterion_params, warmup, generator, seeds[0])
@@ -538,20 +541,19 @@ class NebulaBase(TransformerMixin, BaseDeepEstimator):
         # keep the same restart, so they keep the best mean.
         return total(quality) / world_size()
 
-    def _build_module(self, X32, target, reconstruction):
+    def _build_module(self):
+        """The VAE with ``n_anchors_`` anchors for samples of ``input_shape_``
+        and targets of ``target_shape_`` (the autoencoder's; the input's
+        otherwise); see :meth:`BaseDeepEstimator._build_module`."""
         encoder, decoder = build_encoder_decoder(
             self.encoder,
-            X32.shape[1:],
-            target.shape[1:],
+            self.input_shape_,
+            getattr(self, "target_shape_", self.input_shape_),
             self.latent_dim,
-            self._hidden_dims(X32.shape[1:]),
+            self._hidden_dims(self.input_shape_),
             self.encoder_params,
         )
-        module = NebulaVAE(encoder, decoder, self.latent_dim, self.n_anchors_)
-        if reconstruction == "gaussian":
-            module.loc.fill_(float(target.mean()))
-            module.scale.fill_(float(_spread(target)) or 1.0)
-        return module
+        return NebulaVAE(encoder, decoder, self.latent_dim, self.n_anchors_)
 
     def _criterion_params(self, reconstruction, target):
         n_target_features = int(np.prod(target.shape[1:]))
@@ -579,7 +581,7 @@ class NebulaBase(TransformerMixin, BaseDeepEstimator):
         # The rate is constant here; the scheduler records it in the history.
         constant = partial(cosine_after_warmup, warmup_epochs=warmup, n_epochs=warmup)
         net = self._make_net(
-            module, NebulaLoss, criterion_params, len(data), warmup,
+            module, self._criterion, criterion_params, len(data), warmup,
             callbacks=[("lr", LRScheduler(policy=LambdaLR, lr_lambda=constant))],
         )
         with drawing_from(generator, seed, net.device, module, data):
@@ -592,7 +594,7 @@ class NebulaBase(TransformerMixin, BaseDeepEstimator):
         samples. Returns a :class:`Restart`."""
         net = self._make_net(
             module,
-            NebulaLoss,
+            self._criterion,
             criterion_params,
             len(X32),
             epochs,

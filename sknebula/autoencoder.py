@@ -196,8 +196,9 @@ class NebulaAutoencoder(ClassNamePrefixFeaturesOutMixin, NebulaBase):
         """
         X = self._validate_X(X, reset=True)
         target = self._target(X, y)
-        self._fit_nebula(X, target)
+        # Recorded first: the network is built from it.
         self.target_shape_ = target.shape[1:]
+        self._fit_nebula(X, target)
         return self
 
     def predict(self, X):

@@ -24,6 +24,10 @@ from .objectives.disentangle import DisentangleLoss
 from .objectives.reconstruction import RECONSTRUCTIONS, decoder_mean
 
 
+# Hidden width of the adversarial classifier on z_u.
+ADVERSARY_HIDDEN = 64
+
+
 class _LabelledBatches(torch.utils.data.Dataset):
     """Yields ``({"x": X[i]}, {"x": X[i], "y": y[i]})`` for index arrays ``i``.
 
@@ -178,6 +182,8 @@ class LabelDisentangledVAE(ClassifierMixin, TransformerMixin, BaseDeepEstimator)
     """
     )
 
+    _criterion = DisentangleLoss
+
     _parameter_constraints: dict = {
         **{
             k: v
@@ -232,6 +238,31 @@ class LabelDisentangledVAE(ClassifierMixin, TransformerMixin, BaseDeepEstimator)
         self.verbose = verbose
 
     # -------------------------------------------------------------- training
+    def _build_module(self):
+        """Two encoders and a decoder for samples of ``input_shape_``, with a
+        mean per class of ``classes_`` (and the adversary on ``z_u`` where
+        ``adversarial_weight`` > 0); see
+        :meth:`BaseDeepEstimator._build_module`."""
+        build = dict(
+            encoder=self.encoder,
+            input_shape=self.input_shape_,
+            output_shape=self.input_shape_,
+            latent_dim=int(self.relevant_dim) + int(self.irrelevant_dim),
+            hidden_dims=self._hidden_dims(self.input_shape_),
+            encoder_params=self.encoder_params,
+        )
+        encoder_s, decoder = build_encoder_decoder(**build)
+        encoder_u, _ = build_encoder_decoder(**build)
+        return LabelDisentangledModule(
+            encoder_s,
+            encoder_u,
+            decoder,
+            int(self.relevant_dim),
+            int(self.irrelevant_dim),
+            len(self.classes_),
+            adversary_hidden=ADVERSARY_HIDDEN if self.adversarial_weight > 0 else None,
+        )
+
     def _validate_y(self, X, y):
         if y is None:
             raise ValueError(
@@ -272,26 +303,9 @@ class LabelDisentangledVAE(ClassifierMixin, TransformerMixin, BaseDeepEstimator)
         reconstruction = self._reconstruction(X)
         self._seed_torch()
 
-        latent_dim = int(self.relevant_dim) + int(self.irrelevant_dim)
-        build = dict(
-            encoder=self.encoder,
-            input_shape=X.shape[1:],
-            output_shape=X.shape[1:],
-            latent_dim=latent_dim,
-            hidden_dims=self._hidden_dims(X.shape[1:]),
-            encoder_params=self.encoder_params,
-        )
-        encoder_s, decoder = build_encoder_decoder(**build)
-        encoder_u, _ = build_encoder_decoder(**build)
-        module = LabelDisentangledModule(
-            encoder_s,
-            encoder_u,
-            decoder,
-            int(self.relevant_dim),
-            int(self.irrelevant_dim),
-            len(classes),
-            adversary_hidden=64 if self.adversarial_weight > 0 else None,
-        )
+        # Recorded first: the network is built from them.
+        self.classes_ = classes
+        module = self._build_module()
         criterion_params = dict(
             reconstruction=reconstruction,
             beta=self.beta,
@@ -299,12 +313,11 @@ class LabelDisentangledVAE(ClassifierMixin, TransformerMixin, BaseDeepEstimator)
             adversarial_weight=self.adversarial_weight,
         )
         self._resolve_epochs(len(X))
-        net = self._make_net(module, DisentangleLoss, criterion_params, len(X))
+        net = self._make_net(module, self._criterion, criterion_params, len(X))
         data = _LabelledBatches(np.asarray(X, dtype=np.float32), y_encoded.astype(np.int64))
         self._fit_net(net, data)
 
         self.net_ = net
-        self.classes_ = classes
         self.reconstruction_ = reconstruction
         self.class_means_ = net.module_.class_means.detach().cpu().double().numpy()
         return self

@@ -65,20 +65,30 @@ class _SiameseBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDeepEs
         "decorrelation": [Interval(Real, 0, None, closed="left")],
     }
 
-    def _fit_views(self, X, module_cls, criterion, criterion_params):
+    # The two-view module the subclass trains.
+    _module_class = None
+
+    def _build_module(self):
+        """The encoder for samples of ``input_shape_`` under the subclass's
+        heads; see :meth:`BaseDeepEstimator._build_module`."""
+        encoder = build_encoder(
+            self.encoder, self.input_shape_, self._hidden_dims(self.input_shape_),
+            self.encoder_params,
+        )
+        return self._module_class(encoder, self.latent_dim)
+
+    def _fit_views(self, X, criterion_params):
         self._check_hyper_parameters()
         check_neighbors_algorithm(self.neighbors_algorithm)
         self._seed_torch()
-        encoder = build_encoder(
-            self.encoder, X.shape[1:], self._hidden_dims(X.shape[1:]), self.encoder_params
-        )
+        module = self._build_module()
         kind = architecture(self.encoder)
         augmentation = make_augmentation(
-            self.augmentation, X.shape[1:], kind.views, getattr(encoder, "vocab_size", None)
+            self.augmentation, X.shape[1:], kind.views,
+            getattr(module.encoder, "vocab_size", None),
         )
-        module = module_cls(encoder, self.latent_dim)
         self._resolve_epochs(len(X))
-        net = self._make_net(module, criterion, criterion_params, len(X))
+        net = self._make_net(module, self._criterion, criterion_params, len(X))
         # A copy: torch must not share (or warn about) read-only user memory.
         X32 = np.array(X, dtype=np.float32)
         neighbours = neighbour_table(
@@ -285,6 +295,9 @@ class VariationalSimSiam(_SiameseBase):
     """
     )
 
+    _module_class = VISimSiamNet
+    _criterion = VISimSiamLoss
+
     def __init__(
         self,
         *,
@@ -346,7 +359,7 @@ class VariationalSimSiam(_SiameseBase):
         if self.latent_dim < 2:
             raise ValueError(f"latent_dim={self.latent_dim} must be >= 2 for a sphere S^(d-1).")
         return self._fit_views(
-            X, VISimSiamNet, VISimSiamLoss, {"decorrelation": self.decorrelation}
+            X, {"decorrelation": self.decorrelation}
         )
 
     def _embed(self, X):
@@ -547,6 +560,9 @@ class VariationalJointEmbedding(OutlierMixin, _SiameseBase):
     """
     )
 
+    _module_class = VJENet
+    _criterion = VJELoss
+
     _parameter_constraints: dict = {
         **_SiameseBase._parameter_constraints,
         "df": [Interval(Real, 0, None, closed="neither")],
@@ -622,7 +638,7 @@ class VariationalJointEmbedding(OutlierMixin, _SiameseBase):
         """
         X = self._validate_X(X, reset=True)
         self._fit_views(
-            X, VJENet, VJELoss, {"df": self.df, "decorrelation": self.decorrelation}
+            X, {"df": self.df, "decorrelation": self.decorrelation}
         )
         # The clean training samples are the reference set of score_samples.
         self.embeddings_, _, self.posterior_log_vars_ = self._apply(

@@ -66,7 +66,10 @@ class VISimSiamNet(nn.Module):
         self.kappa_head = nn.Linear(width, 1)
         # Start near kappa = d: a broad but not uniform posterior.
         nn.init.zeros_(self.kappa_head.weight)
-        nn.init.constant_(self.kappa_head.bias, float(torch.log(torch.tensor(float(latent_dim)))))
+        # Computed on the CPU whatever the default device, so that the module
+        # also builds on the meta device (sknebula.io.load checks shapes so).
+        log_dim = torch.log(torch.tensor(float(latent_dim), device="cpu"))
+        nn.init.constant_(self.kappa_head.bias, float(log_dim))
 
     def embed(self, x):
         """``(z, p, kappa)`` for one batch of inputs."""
