@@ -10,7 +10,7 @@ import pytest
 
 # Doctest name -> the modules its example imports (an optional extra).
 DOCTEST_NEEDS = {
-    "sknebula.io.to_onnx": ("onnx", "onnxscript", "onnxruntime"),
+    "sknebula.io._onnx.to_onnx": ("onnx", "onnxscript", "onnxruntime"),
 }
 
 

@@ -5,6 +5,7 @@ import pickle
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -133,7 +134,7 @@ def test_a_gpu_model_loads_on_cpu(fitted, data, tmp_path):
     X, _ = data
     path = tmp_path / "m.safetensors"
     skio.dump(fitted["clusterer"], path)
-    metadata, doc, tensors = skio._read(path.read_bytes())
+    metadata, doc, tensors = skio._format.read(path.read_bytes())
     doc["net"]["device"] = "cuda:0"
     _rewrite(path, metadata, doc, tensors)
     restored = skio.load(path)
@@ -217,7 +218,7 @@ def _rewrite(path, metadata, doc, tensors):
 def _dumped_with_metadata(estimator, path, **changes):
     """A model file of ``estimator`` whose metadata entries ``changes`` replace."""
     skio.dump(estimator, path)
-    metadata, doc, tensors = skio._read(path.read_bytes())
+    metadata, doc, tensors = skio._format.read(path.read_bytes())
     _rewrite(path, {**metadata, **changes}, doc, tensors)
     return path
 
@@ -255,13 +256,22 @@ def test_other_safetensors_files_are_refused(tmp_path):
 def test_tensors_that_do_not_match_the_parameters_are_refused(fitted, tmp_path):
     path = tmp_path / "m.safetensors"
     skio.dump(fitted["clusterer"], path)
-    metadata, doc, tensors = skio._read(path.read_bytes())
-    # The parameters say a 3-d latent space and the weights hold one: now say 5.
+    metadata, doc, tensors = skio._format.read(path.read_bytes())
+    # The parameters say hidden layers of 16 and the weights hold them: now say 24.
     params = dict(doc["params"]["items"])
-    assert params["latent_dim"] == 3
-    doc["params"]["items"] = [[k, 5 if k == "latent_dim" else v] for k, v in doc["params"]["items"]]
+    hidden = params["hidden_dims"]
+    assert hidden == {"__kind__": "tuple", "items": [16]}
+    wider = {"__kind__": "tuple", "items": [24]}
+    doc["params"]["items"] = [[k, wider if k == "hidden_dims" else v]
+                              for k, v in doc["params"]["items"]]
     _rewrite(path, metadata, doc, tensors)
     with pytest.raises(ValueError, match="tensors do not match its parameters"):
+        skio.load(path)
+    # The latent width that the anchors_ attribute holds is checked as well.
+    doc["params"]["items"] = [[k, 5 if k == "latent_dim" else hidden if k == "hidden_dims" else v]
+                              for k, v in doc["params"]["items"]]
+    _rewrite(path, metadata, doc, tensors)
+    with pytest.raises(ValueError, match="anchors_ is not an array of shape \\(3, 5\\)"):
         skio.load(path)
     # A tensor missing from the file.
     doc["params"]["items"] = [[k, 3 if k == "latent_dim" else v] for k, v in doc["params"]["items"]]
@@ -271,16 +281,152 @@ def test_tensors_that_do_not_match_the_parameters_are_refused(fitted, tmp_path):
         skio.load(path)
 
 
-def test_imports_outside_the_allow_list_are_refused_at_load(fitted, tmp_path):
-    path = tmp_path / "m.safetensors"
-    skio.dump(NebulaAutoencoder(), path)
-    metadata, doc, tensors = skio._read(path.read_bytes())
-    doc["params"]["items"] = [
-        [k, {"__kind__": "import", "name": "os.system"} if k == "optimizer" else v]
-        for k, v in doc["params"]["items"]
-    ]
+def _with_param(path, est, name, value):
+    """Write ``est`` to ``path`` with the encoded parameter ``name`` replaced."""
+    skio.dump(est, path)
+    metadata, doc, tensors = skio._format.read(path.read_bytes())
+    doc["params"]["items"] = [[k, value if k == name else v] for k, v in doc["params"]["items"]]
     _rewrite(path, metadata, doc, tensors)
-    with pytest.raises(ValueError, match="'os.system', which is outside"):
+    return path
+
+
+def test_imports_outside_the_tables_are_refused_at_load(tmp_path):
+    path = _with_param(tmp_path / "m.safetensors", NebulaAutoencoder(), "optimizer",
+                       {"__kind__": "import", "name": "os.system"})
+    with pytest.raises(ValueError, match="'os.system' as optimizer, which is not a torch.optim"):
+        skio.load(path)
+
+
+# A name that walks from an allowed module through its imports to
+# os.system: the route by which a file ran a shell command on load.
+GADGET = "sknebula._base.torch.os.system"
+
+
+def _gadget_is_live():
+    import functools
+    import importlib
+    import os
+
+    parts = GADGET.split(".")
+    return functools.reduce(getattr, parts[2:], importlib.import_module(".".join(parts[:2]))) \
+        is os.system
+
+
+def _shell(marker):
+    return f"touch {marker}"
+
+
+def test_a_criterion_that_walks_to_os_system_never_runs(fitted, tmp_path):
+    """The route that ran a shell command: the net's criterion named as a
+    gadget, its argument among the criterion's parameters."""
+    assert _gadget_is_live()
+    marker = tmp_path / "ran"
+    path = tmp_path / "m.safetensors"
+    skio.dump(fitted["clusterer"], path)
+    metadata, doc, tensors = skio._format.read(path.read_bytes())
+    items = [[k, {"__kind__": "import", "name": GADGET} if k == "criterion" else v]
+             for k, v in doc["net"]["params"]["items"] if not k.startswith("criterion__")]
+    doc["net"]["params"]["items"] = items + [["criterion__command", _shell(marker)]]
+    _rewrite(path, metadata, doc, tensors)
+    with pytest.raises(ValueError, match="as its criterion"):
+        skio.load(path)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("param, value", [
+    ("optimizer", {"__kind__": "import", "name": GADGET}),
+    ("encoder", {"__kind__": "import", "name": GADGET}),
+    ("metric", {"__kind__": "import", "name": GADGET}),
+    ("encoder_params", {"__kind__": "dict", "items": [
+        ["command", {"__kind__": "import", "name": GADGET}]]}),
+    ("callbacks", [{"__kind__": "object", "class": GADGET, "params": {
+        "__kind__": "dict", "items": [["command", "touch {marker}"]]}}]),
+    ("callbacks", [{"__kind__": "object", "class": "skorch.callbacks.training.LoadInitState",
+                    "params": {"__kind__": "dict", "items": [["checkpoint", "{marker}"]]}}]),
+    ("views", {"__kind__": "object", "class": "skorch.callbacks.scoring.EpochScoring",
+               "params": {"__kind__": "dict", "items": [["scoring", "{marker}"]]}}),
+    ("random_state", {"__kind__": "import", "name": "numpy.random.RandomState"}),
+], ids=["optimizer", "encoder", "metric", "encoder_params", "callback-gadget",
+        "callback-not-listed", "views-callback", "random-state-class"])
+def test_every_parameter_route_is_refused(param, value, tmp_path):
+    marker = tmp_path / "ran"
+    value = json.loads(json.dumps(value).replace("{marker}", str(marker)))
+    path = _with_param(tmp_path / "m.safetensors", NebulaVariationalClusterer(), param, value)
+    with pytest.raises(ValueError, match="names|not a plain|Unexpected entry"):
+        skio.load(path)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("name", [
+    "torch.optim.Adam",  # an alias: Adam's own name is torch.optim.adam.Adam
+    "torch.optim.adam.Adam.__init__",
+    "torch.optim.adam.Adam.__class__",
+    "torch.optim.optimizer.Optimizer",  # the base, no optimizer of its own
+    "sknebula._data.batch_loader",
+    "sknebula.series.paired_dtw",  # a metric, not an optimizer
+])
+def test_names_resolve_only_by_identity_in_their_slot(name, tmp_path):
+    path = _with_param(tmp_path / "m.safetensors", NebulaAutoencoder(), "optimizer",
+                       {"__kind__": "import", "name": name})
+    with pytest.raises(ValueError, match="as optimizer, which is not"):
+        skio.load(path)
+
+
+@pytest.mark.parametrize("key, value", [
+    ("callbacks", []),
+    ("optimizer__weight_decay", 0.1),
+    ("criterion__not_a_parameter", 1.0),
+    ("criterion__beta", {"__kind__": "import", "name": "torch.optim.adam.Adam"}),
+    ("iterator_train", {"__kind__": "import", "name": "sknebula.io._format.dump"}),
+    ("optimizer", {"__kind__": "import", "name": "torch.optim.sgd.SGD"}),
+    ("lr", float("inf")),
+    ("max_epochs", -1),
+    ("train_split", {"__kind__": "import", "name": "torch.optim.adam.Adam"}),
+])
+def test_net_parameters_the_writer_would_not_write_are_refused(key, value, fitted, tmp_path):
+    path = tmp_path / "m.safetensors"
+    skio.dump(fitted["autoencoder"], path)
+    metadata, doc, tensors = skio._format.read(path.read_bytes())
+    items = [[k, v] for k, v in doc["net"]["params"]["items"] if k != key]
+    doc["net"]["params"]["items"] = items + [[key, value]]
+    _rewrite(path, metadata, doc, tensors)
+    with pytest.raises(ValueError, match="net"):
+        skio.load(path)
+
+
+@pytest.mark.parametrize("param, value, match", [
+    ("n_anchors", -3, "n_anchors"),
+    ("lr", "fast", "lr"),
+    ("hidden_dims", {"__kind__": "tuple", "items": [16, -2]}, "hidden_dims"),
+    ("device", "cuda:x", "device"),
+    ("encoder", "not-an-encoder", "encoder"),
+])
+def test_parameters_are_validated_as_fit_validates_them(param, value, match, tmp_path):
+    path = _with_param(tmp_path / "m.safetensors", NebulaVariationalClusterer(), param, value)
+    with pytest.raises(ValueError, match=match):
+        skio.load(path)
+
+
+@pytest.mark.parametrize("name, value", [
+    ("anchors_", {"__kind__": "scalar", "dtype": "<f8", "value": 1.0}),
+    ("anchor_labels_", "abc"),
+    ("n_clusters_", 0),
+    ("input_shape_", {"__kind__": "tuple", "items": [5, 0]}),
+    ("n_features_in_", 7),
+    ("batch_size_", None),
+    ("reconstruction_", "os.system"),
+])
+def test_fitted_attributes_inference_reads_are_checked(name, value, fitted, tmp_path):
+    path = tmp_path / "m.safetensors"
+    skio.dump(fitted["clusterer"], path)
+    metadata, doc, tensors = skio._format.read(path.read_bytes())
+    doc["attributes"][name] = value
+    _rewrite(path, metadata, doc, tensors)
+    with pytest.raises(ValueError, match=name):
+        skio.load(path)
+    del doc["attributes"][name]
+    _rewrite(path, metadata, doc, tensors)
+    with pytest.raises(ValueError, match=f"lacks \\['{name}'\\]"):
         skio.load(path)
 
 
@@ -428,15 +574,17 @@ def test_onnx_refuses_unfitted_and_foreign_estimators(data):
 def test_attributes_that_would_replace_methods_are_refused(fitted, tmp_path):
     path = tmp_path / "m.safetensors"
     skio.dump(fitted["vje"], path)
-    metadata, doc, tensors = skio._read(path.read_bytes())
-    doc["attributes"]["predict"] = {"__kind__": "import", "name": "sknebula.io.dump"}
-    _rewrite(path, metadata, doc, tensors)
-    with pytest.raises(ValueError, match="VariationalJointEmbedding.predict, which is no fitted"):
+    metadata, doc, tensors = skio._format.read(path.read_bytes())
+    for name in ("predict", "__class__", "_private_", "latent_dim"):
+        attributes = {**doc["attributes"], name: 1}
+        _rewrite(path, metadata, {**doc, "attributes": attributes}, tensors)
+        with pytest.raises(ValueError, match=f"VariationalJointEmbedding.{name}, which is no"):
+            skio.load(path)
+    _rewrite(path, metadata, {k: v for k, v in doc.items() if k != "params"}, tensors)
+    with pytest.raises(ValueError, match="parameters are not a dict"):
         skio.load(path)
-    del doc["attributes"]["predict"]
-    del doc["params"]
-    _rewrite(path, metadata, doc, tensors)
-    with pytest.raises(ValueError, match="description is corrupt"):
+    _rewrite(path, metadata, {**doc, "net": None}, tensors)
+    with pytest.raises(ValueError, match="fitted attributes but no network"):
         skio.load(path)
 
 
@@ -453,7 +601,7 @@ def test_arrays_of_every_kind_keep_shape_and_dtype(tmp_path):
         "scalar_": np.float32(2.5),
         "nested_": {"k": [1, (2.0, "three")], 4: None},
     }
-    est = NebulaAutoencoder()
+    est = NebulaAutoencoder(**TINY).fit(np.random.RandomState(0).rand(20, 3))
     for name, value in values.items():
         setattr(est, name, value)
     skio.dump(est, tmp_path / "m.safetensors")
@@ -465,3 +613,21 @@ def test_arrays_of_every_kind_keep_shape_and_dtype(tmp_path):
             assert got.tolist() == value.tolist(), name
         else:
             assert got == value and type(got) is type(value), name
+
+
+# ------------------------------------------------- files of earlier releases
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.mark.parametrize("name", list(ESTIMATORS))
+def test_files_written_by_the_previous_release_still_load(name):
+    """Format 1 files written by sknebula before names resolved by
+    identity (tests/data, with what the saved models returned) load and
+    predict as they did."""
+    est = skio.load(DATA / f"format1-{name}.safetensors")
+    outputs = np.load(DATA / "format1-outputs.npz")
+    X = outputs["X"]
+    np.testing.assert_allclose(est.transform(X), outputs[f"{name}_transform"], rtol=1e-6,
+                               atol=1e-9)
+    if f"{name}_predict" in outputs:
+        np.testing.assert_array_equal(est.predict(X), outputs[f"{name}_predict"])

@@ -1,0 +1,139 @@
+"""What the fitted attributes that inference reads must look like.
+
+A loaded estimator predicts from its fitted attributes as much as from its
+weights, so each one that ``transform``, ``predict`` or a score reads is
+checked against the type and shape that ``fit`` gives it, before the
+estimator is handed back. Other fitted attributes are kept as plain data.
+"""
+
+from numbers import Integral, Real
+
+import numpy as np
+
+# Most axes of one sample (a multichannel volume), and the widest axis.
+_MAX_SAMPLE_AXES = 5
+_MAX_AXIS = 2**31 - 1
+_OUTPUT_CONFIGS = {"default", "pandas", "polars"}
+
+
+def _fail(est, name, what):
+    raise ValueError(f"The file's {type(est).__name__}.{name} is not {what}.")
+
+
+def _is_int(value, low=1):
+    return isinstance(value, Integral) and not isinstance(value, bool) and value >= low
+
+
+def _is_float(value):
+    return isinstance(value, Real) and not isinstance(value, bool)
+
+
+def _shape(est, name, value):
+    if not (isinstance(value, tuple) and 1 <= len(value) <= _MAX_SAMPLE_AXES
+            and all(_is_int(n) and n <= _MAX_AXIS for n in value)):
+        _fail(est, name, f"a sample shape (a tuple of 1 to {_MAX_SAMPLE_AXES} positive ints)")
+
+
+def _array(est, name, value, kinds, shape):
+    """``value`` must be an array of a dtype kind in ``kinds`` and of
+    ``shape`` (None: any length on that axis)."""
+    if not (isinstance(value, np.ndarray) and value.dtype.kind in kinds
+            and value.ndim == len(shape)
+            and all(want is None or got == want for got, want in zip(value.shape, shape))):
+        axes = ", ".join("n" if n is None else str(n) for n in shape)
+        _fail(est, name, f"an array of shape ({axes}) of kind {kinds!r}")
+
+
+def _positive(est, name, value):
+    if not _is_int(value):
+        _fail(est, name, "a positive int")
+
+
+def _required(est):
+    """The attributes a fitted ``est`` must have, by its class."""
+    from .._nvc import NebulaBase
+    from ..cluster import NebulaVariationalClusterer
+    from ..disentangle import LabelDisentangledVAE
+    from ..embedding import VariationalJointEmbedding
+
+    names = ["input_shape_", "n_features_in_", "batch_size_"]
+    if isinstance(est, NebulaBase):
+        names += ["n_anchors_", "anchors_", "reconstruction_"]
+    if isinstance(est, NebulaVariationalClusterer):
+        names += ["n_clusters_", "anchor_labels_", "weights_"]
+    if isinstance(est, LabelDisentangledVAE):
+        names += ["classes_", "class_means_", "reconstruction_"]
+    if isinstance(est, VariationalJointEmbedding):
+        names += ["embeddings_", "posterior_log_vars_", "features_", "offset_"]
+    return names
+
+
+def check_fitted(est):
+    """ValueError unless the fitted attributes that inference reads fit
+    each other and the parameters (checked before anything is built from
+    them; :func:`check_module` checks them against the network)."""
+    from ..objectives.reconstruction import RECONSTRUCTIONS
+
+    missing = [name for name in _required(est) if not hasattr(est, name)]
+    if missing:
+        raise ValueError(f"The file's fitted {type(est).__name__} lacks {missing}.")
+    _shape(est, "input_shape_", est.input_shape_)
+    _positive(est, "n_features_in_", est.n_features_in_)
+    if est.n_features_in_ != est.input_shape_[0]:  # validate_data counts axis 1
+        _fail(est, "n_features_in_", f"input_shape_[0] = {est.input_shape_[0]}")
+    if hasattr(est, "feature_names_in_"):
+        _array(est, "feature_names_in_", est.feature_names_in_, "OU", (est.n_features_in_,))
+    _positive(est, "batch_size_", est.batch_size_)
+    if hasattr(est, "target_shape_"):
+        _shape(est, "target_shape_", est.target_shape_)
+    if hasattr(est, "reconstruction_") and est.reconstruction_ not in RECONSTRUCTIONS:
+        _fail(est, "reconstruction_", f"one of {sorted(RECONSTRUCTIONS)}")
+    if hasattr(est, "n_anchors_"):
+        _positive(est, "n_anchors_", est.n_anchors_)
+        _array(est, "anchors_", est.anchors_, "f", (est.n_anchors_, est.latent_dim))
+    if hasattr(est, "anchor_labels_"):
+        _positive(est, "n_clusters_", est.n_clusters_)
+        _array(est, "anchor_labels_", est.anchor_labels_, "iu", (est.n_anchors_,))
+        if est.anchor_labels_.size and not (
+                0 <= est.anchor_labels_.min() and est.anchor_labels_.max() < est.n_clusters_):
+            _fail(est, "anchor_labels_", f"labels in [0, {est.n_clusters_})")
+        _array(est, "weights_", est.weights_, "f", (est.n_anchors_,))
+    if hasattr(est, "class_means_"):
+        _array(est, "classes_", est.classes_, "biufOU", (None,))
+        _array(est, "class_means_", est.class_means_, "f", (len(est.classes_), est.relevant_dim))
+    if hasattr(est, "embeddings_"):
+        n_samples = len(est.embeddings_) if isinstance(est.embeddings_, np.ndarray) else None
+        for name in ("embeddings_", "posterior_log_vars_"):
+            _array(est, name, getattr(est, name), "f", (n_samples, est.latent_dim))
+        _array(est, "features_", est.features_, "f", (None, None))
+        if len(est.features_) == 0 or n_samples == 0:
+            _fail(est, "features_", "a non-empty reference set")
+    for name in ("offset_", "threshold_"):
+        if hasattr(est, name) and not _is_float(getattr(est, name)):
+            _fail(est, name, "a number")
+    config = getattr(est, "_sklearn_output_config", {})
+    if not (isinstance(config, dict) and all(
+            isinstance(k, str) and v in _OUTPUT_CONFIGS for k, v in config.items())):
+        _fail(est, "_sklearn_output_config", f"a set_output configuration ({_OUTPUT_CONFIGS})")
+
+
+def check_module(est, module):
+    """ValueError unless the fitted attributes fit ``module``, the network
+    the parameters build (on the meta device, so shapes only)."""
+    if hasattr(est, "features_"):
+        width = getattr(module.encoder, "out_features", None)
+        _array(est, "features_", est.features_, "f", (None, width))
+
+
+def check_name(est, name, params):
+    """ValueError unless ``name`` may be a fitted attribute of ``est``: a
+    public name ending in ``_`` (or set_output's configuration) that is
+    neither a parameter nor anything of the class (a method above all)."""
+    allowed = isinstance(name, str) and name.isidentifier() and (
+        (name.endswith("_") and not name.startswith("_")) or name == "_sklearn_output_config"
+    )
+    if not allowed or name in params or hasattr(type(est), name):
+        raise ValueError(
+            f"The file sets {type(est).__name__}.{str(name)[:100]}, which is no fitted "
+            "attribute."
+        )
