@@ -27,7 +27,7 @@ from ._data import (
     neighbour_table,
 )
 from .augment import TwoViews, make_augmentation
-from .nn import architecture, build_encoder
+from .nn import build_encoder
 from .nn.siamese import VISimSiamNet, VJENet
 from .objectives import spherical
 from .objectives.spherical import VISimSiamLoss
@@ -72,9 +72,9 @@ class _SiameseBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDeepEs
         encoder = build_encoder(
             self.encoder, X.shape[1:], self._hidden_dims(X.shape[1:]), self.encoder_params
         )
-        kind = architecture(self.encoder)
+        kind = self._sample_kind()
         augmentation = make_augmentation(
-            self.augmentation, X.shape[1:], kind.views, getattr(encoder, "vocab_size", None)
+            self.augmentation, kind, getattr(encoder, "vocab_size", None)
         )
         module = module_cls(encoder, self.latent_dim)
         self._resolve_epochs(len(X))
@@ -82,7 +82,7 @@ class _SiameseBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDeepEs
         # A copy: torch must not share (or warn about) read-only user memory.
         X32 = np.array(X, dtype=np.float32)
         neighbours = neighbour_table(
-            X32, self.n_neighbors, kind.neighbour_features, self.neighbors_algorithm
+            X32, self.n_neighbors, kind.partner_features, self.neighbors_algorithm
         )
         self._fit_net(net, TwoViews(X32, augmentation, neighbours))
         self.net_ = net
@@ -147,20 +147,20 @@ _COMMON_PARAMS_DOC = (
     hidden_dims : tuple of int, default=(512, 512)
         Hidden widths of the backbone; the projector is as wide as the last.
     augmentation : {"auto", "vector", "image", "tokens"} or callable, default="auto"
-        View generator. "auto" follows the encoder:
-        :class:`~sknebula.augment.ImageAugment` for "conv2d",
-        :class:`~sknebula.augment.TokenAugment` for "tokens",
-        :class:`~sknebula.augment.VectorAugment` for "sequence",
-        "pointcloud" and "conv3d"; for "mlp" and user classes, ImageAugment
-        on ``(H, W)`` or ``(C, H, W)`` samples and VectorAugment otherwise.
+        View generator. "auto" follows the data kind (the data kinds guide
+        says which shapes are which kind, for "mlp" and user classes; the
+        other encoders read one kind each):
+        :class:`~sknebula.augment.ImageAugment` for images,
+        :class:`~sknebula.augment.TokenAugment` for tokens,
+        :class:`~sknebula.augment.VectorAugment` for the other kinds.
         A callable maps a float32 torch batch to a batch of the same shape
         and should draw its randomness from torch's global generator
         (seeded by ``random_state``).
     n_neighbors : int, default=N_NEIGHBORS_DEFAULT
         When > 0, the second view of a sample is an augmented copy of one of
         its ``n_neighbors`` nearest neighbours in input space (Euclidean,
-        on the data kind's descriptors for images of 14 pixels a side or
-        more, series, tokens and point clouds; redrawn every time) instead
+        on the data kind's features as the nebula estimators' partners are,
+        see the data kinds guide; redrawn every time) instead
         of the sample itself: a stronger positive pair on small data sets.N_NEIGHBORS_WHY
 """
     + NEIGHBORS_ALGORITHM_PARAM_DOC
