@@ -158,6 +158,7 @@ class BaseDeepEstimator(BaseEstimator):
         "encoder": [StrOptions(set(ARCHITECTURES)), type],
         "encoder_params": [dict, None],
         "hidden_dims": [StrOptions({"auto"}), tuple, list],
+        "sample_shape": [tuple, list, None],
         "max_epochs": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],

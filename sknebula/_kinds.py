@@ -75,9 +75,31 @@ DESCRIPTORS = {
 }
 # Integer data with at most this many distinct values may be token ids.
 TOKEN_VALUES = 256
-# The most rows the token hint reads, so that its cost does not grow with
-# the data.
+# Flat rows are pixels when neighbouring values in the image layout differ,
+# in mean square, by less than this share of what two random values of a
+# row differ by (noise differs as much either way).
+PIXEL_SMOOTHNESS = 0.5
+# The most values (rows times features) the pixel test reads, and the most
+# rows the token test reads, so that a hint's cost does not grow with the data.
+HINT_VALUES = 4_000_000
 HINT_ROWS = 10_000
+
+SAMPLE_SHAPE_PARAM_DOC = """    sample_shape : tuple of int, default=None
+        The shape one sample has, for data passed as flat rows:
+        ``sample_shape=(28, 28)`` reads rows of 784 values (what
+        ``fetch_openml("mnist_784")`` gives) as 28x28 images, as if X were
+        ``(n_samples, 28, 28)``: partners by their strokes, image views and
+        image plots. It must hold as many values as one sample of X, which
+        is otherwise read as given (``input_shape_``, the network, every
+        output). The data kinds guide gives the rule that tells images,
+        series, volumes and point clouds apart by the shape; ``(1, H, W)``
+        declares one-channel images of any aspect. None reads the kind
+        from X's own sample shape. The encoders that keep a layout
+        ("conv2d", "sequence", "tokens", "pointcloud", "conv3d") take X in
+        their own shape: reshape it for them (in a ``Pipeline``, with a
+        ``FunctionTransformer``).
+"""
+
 
 def read_kind(layout):
     """The kind of a sample of shape ``layout`` read by an encoder that
@@ -140,7 +162,13 @@ class SampleKind:
     def of(cls, shape, encoder="mlp", sample_shape=None):
         """The kind of samples of ``shape`` read by ``encoder``, laid out as
         ``sample_shape`` (None: as they are); a ``ValueError`` when
-        ``sample_shape`` does not fit them."""
+        ``sample_shape`` does not fit them.
+
+        >>> SampleKind.of((28, 28)).name, SampleKind.of((3, 100)).name
+        ('image', 'series')
+        >>> SampleKind.of((784,), sample_shape=(28, 28)).name
+        'image'
+        """
         shape = tuple(int(s) for s in shape)
         layout = _checked_layout(shape, sample_shape, encoder)
         name = ENCODER_KINDS.get(encoder) if isinstance(encoder, str) else None
@@ -185,7 +213,7 @@ class SampleKind:
         if len(self.layout) not in (2, 3):
             raise ValueError(
                 "augmentation='image' needs samples of shape (H, W) or (C, H, W), "
-                f"got {self.layout}."
+                f"got {self.layout}; declare sample_shape for images passed as flat rows."
             )
         return self.image_shape
 
@@ -210,6 +238,15 @@ class SampleKind:
             return _layout_hint(self.name, self.layout)
         if len(self.layout) != 1 or not X.size:
             return None
+        image = _image_rows(X) if self.encoder == "mlp" and self.layout == self.shape else None
+        if image is not None:
+            return (
+                f"X has {X.shape[1]} features, as {'x'.join(map(str, image))} "
+                "images have when flattened, and neighbouring values alike, as pixels "
+                f"are; flat rows are compared value by value. If they are images, pass "
+                f"sample_shape={image} (or X.reshape(-1, {', '.join(map(str, image))})) "
+                "for partners by their strokes (the data kinds guide)."
+            )
         return _token_hint(X, integer_input, self.encoder)
 
 
@@ -240,7 +277,7 @@ def _layout_hint(name, layout):
             "their layout, use encoder='sequence'"
         )
         if large_enough(layout):
-            text += f". If they are images, pass X[:, None], samples of shape {(1, *layout)}"
+            text += f". If they are images, declare sample_shape={(1, *layout)}"
     elif name == "points":
         text += (
             f", read as clouds of {layout[0]} points; to keep their layout, use "
@@ -256,6 +293,32 @@ def _layout_hint(name, layout):
                     "X.transpose(0, 3, 1, 2) first"
                 )
     return text + ". The data kinds guide has the rule."
+
+
+def _image_rows(X):
+    """The image layout ``(s, s)`` or ``(3, s, s)`` of flat rows X whose
+    length fits one, with sides of ``MIN_SIDE`` or more, whose values are
+    non-negative and alike where neighbours in that layout, as pixels are
+    (judged on the first rows); else None."""
+    d = X.shape[1]
+    side = math.isqrt(d)
+    colour = math.isqrt(d // 3)
+    if side * side == d:
+        layout = (side, side)
+    elif 3 * colour * colour == d:
+        layout = (3, colour, colour)
+    else:
+        return None
+    if not large_enough(layout[-2:]):
+        return None
+    head = np.asarray(X[: max(1, HINT_VALUES // d)], dtype=np.float64)
+    if head.min() < 0:
+        return None
+    images = head.reshape(len(head), -1, *layout[-2:])
+    shuffled = head[:, np.random.RandomState(0).permutation(d)]
+    far = np.mean((head - shuffled) ** 2)
+    near = max(np.mean(np.diff(images, axis=axis) ** 2) for axis in (-1, -2))
+    return layout if near < PIXEL_SMOOTHNESS * far else None
 
 
 def _token_hint(X, integer_input, encoder):

@@ -26,6 +26,7 @@ from ._data import (
     check_neighbors_algorithm,
     neighbour_table,
 )
+from ._kinds import SAMPLE_SHAPE_PARAM_DOC
 from .augment import TwoViews, make_augmentation
 from .nn import build_encoder
 from .nn.siamese import VISimSiamNet, VJENet
@@ -146,7 +147,9 @@ _COMMON_PARAMS_DOC = (
         Extra keyword arguments for the encoder.
     hidden_dims : tuple of int, default=(512, 512)
         Hidden widths of the backbone; the projector is as wide as the last.
-    augmentation : {"auto", "vector", "image", "tokens"} or callable, default="auto"
+"""
+    + SAMPLE_SHAPE_PARAM_DOC
+    + """    augmentation : {"auto", "vector", "image", "tokens"} or callable, default="auto"
         View generator. "auto" follows the data kind (the data kinds guide
         says which shapes are which kind, for "mlp" and user classes; the
         other encoders read one kind each):
@@ -293,6 +296,7 @@ class VariationalSimSiam(_SiameseBase):
         encoder="mlp",
         encoder_params=None,
         hidden_dims=(512, 512),
+        sample_shape=None,
         augmentation="auto",
         n_neighbors=10,
         neighbors_algorithm="auto",
@@ -311,6 +315,7 @@ class VariationalSimSiam(_SiameseBase):
         self.encoder = encoder
         self.encoder_params = encoder_params
         self.hidden_dims = hidden_dims
+        self.sample_shape = sample_shape
         self.augmentation = augmentation
         self.n_neighbors = n_neighbors
         self.neighbors_algorithm = neighbors_algorithm
@@ -567,6 +572,7 @@ class VariationalJointEmbedding(OutlierMixin, _SiameseBase):
         encoder="mlp",
         encoder_params=None,
         hidden_dims=(512, 512),
+        sample_shape=None,
         augmentation="auto",
         n_neighbors=0,
         neighbors_algorithm="auto",
@@ -589,6 +595,7 @@ class VariationalJointEmbedding(OutlierMixin, _SiameseBase):
         self.encoder = encoder
         self.encoder_params = encoder_params
         self.hidden_dims = hidden_dims
+        self.sample_shape = sample_shape
         self.augmentation = augmentation
         self.n_neighbors = n_neighbors
         self.neighbors_algorithm = neighbors_algorithm

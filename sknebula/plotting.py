@@ -503,8 +503,8 @@ class ReconstructionDisplay:
             ``random_state`` is given.
         image_shape : tuple of int, default=None
             (H, W) or channels-first (C, H, W); None takes the images'
-            shape from the estimator's ``input_shape_`` (square images when
-            flat).
+            shape from the estimator (its ``sample_shape``, else
+            ``input_shape_``; square images when flat).
         random_state : int, RandomState instance or None, default=None
             Draws the subset; None takes the first ``n_images`` samples.
         cmap : str or Colormap, default="gray_r"
