@@ -22,10 +22,10 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from . import _distributed
 from ._callbacks import DivergenceGuard, TermAverager
 from ._data import batch_loader
+from ._kinds import kind_of
 from ._random import global_state_kept
 from ._net import NebulaNet, batched_apply
 from .nn import ARCHITECTURES, auto_hidden_dims, default_reconstruction
-from .nn.image import large_enough
 from .series import equal_length, is_series_list, is_unequal_length
 
 
@@ -133,55 +133,12 @@ def _hidden_dims_ok(hidden_dims):
     return all(isinstance(h, Integral) and h > 0 for h in hidden_dims)
 
 
-# Integer data with at most this many distinct values may be token ids.
-_TOKEN_VALUES = 256
-# Sample shapes the MLP flattens, and the encoder that keeps their structure.
-_STRUCTURED_SHAPES = {
-    2: "encoder='sequence' for (n, C, L) series or encoder='conv2d' for (n, H, W) images",
-    3: "encoder='conv2d' for (n, C, H, W) images or encoder='conv3d' for (n, D, H, W) volumes",
-    4: "encoder='conv3d' for (n, C, D, H, W) volumes",
-}
-
-
 def _holds_integers(X):
     """Whether the user's X has an integer dtype (before validation casts)."""
     if isinstance(X, torch.Tensor):
         return not (X.is_floating_point() or X.is_complex())
     dtype = getattr(X, "dtype", None)  # None for lists and data frames
     return dtype is not None and np.issubdtype(np.dtype(dtype), np.integer)
-
-
-def _data_kind_hint(X, integer_input, encoder):
-    """A hint when X looks like another data kind than ``encoder`` reads,
-    or None. Only for the real-valued built-in encoders; a hint, not an
-    error, since the data may be what the user says it is."""
-    if encoder == "mlp" and X.ndim == 3 and large_enough(X.shape[1:]):
-        # Read as images: partners by their strokes, the MLP on the pixels
-        # (better than the convolution at such sizes; the data kinds guide).
-        return None
-    if encoder == "mlp" and X.ndim - 1 in _STRUCTURED_SHAPES:
-        return (
-            f"encoder='mlp' flattens samples of shape {X.shape[1:]}, losing their "
-            f"layout; to keep it, use {_STRUCTURED_SHAPES[X.ndim - 1]}."
-        )
-    if encoder not in ("mlp", "sequence") or X.ndim != 2 or not X.size:
-        return None
-    # Floats of whole numbers are common pixel intensities for the MLP (the
-    # digits); for "sequence" they are as suspect as integer dtypes.
-    if not (integer_input or encoder == "sequence"):
-        return None
-    head = X[:10_000]
-    if head.min() < 0 or not np.array_equal(head, np.round(head)):
-        return None
-    n_values = len(np.unique(head))
-    if n_values > _TOKEN_VALUES:
-        return None
-    return (
-        f"X holds whole numbers with only {n_values} distinct values, as token ids "
-        f"do, but encoder={encoder!r} reads them as real quantities. If they are "
-        "categories (words, symbols, states), use encoder='tokens' with "
-        f"encoder_params={{'vocab_size': {int(X.max()) + 1}}}."
-    )
 
 
 class BaseDeepEstimator(BaseEstimator):
@@ -204,6 +161,7 @@ class BaseDeepEstimator(BaseEstimator):
         "encoder": [StrOptions(set(ARCHITECTURES)), type],
         "encoder_params": [dict, None],
         "hidden_dims": [StrOptions({"auto"}), tuple, list],
+        "sample_shape": [tuple, list, None],
         "max_epochs": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
@@ -253,7 +211,7 @@ class BaseDeepEstimator(BaseEstimator):
             )
         if reset:
             self.input_shape_ = X.shape[1:]
-            hint = _data_kind_hint(X, integer_input, self.encoder)
+            hint = self._sample_kind().hint(X, integer_input)
             if hint is not None:
                 warnings.warn(hint, UserWarning, stacklevel=3)
         elif X.shape[1:] != self.input_shape_:
@@ -262,6 +220,12 @@ class BaseDeepEstimator(BaseEstimator):
                 f"was fitted on samples of shape {self.input_shape_}."
             )
         return X
+
+    def _sample_kind(self, shape=None):
+        """The :class:`~sknebula._kinds.SampleKind` of samples of ``shape``
+        (by default the fitted ``input_shape_``): what kind they are, and
+        what follows from it."""
+        return kind_of(self, shape)
 
     def _check_hyper_parameters(self):
         if self.hidden_dims != "auto" and not _hidden_dims_ok(self.hidden_dims):

@@ -49,7 +49,7 @@ from ._data import (
     neighbour_table,
 )
 from .augment import ImageAugment
-from .nn import NebulaVAE, architecture, build_encoder_decoder
+from .nn import NebulaVAE, build_encoder_decoder
 from .objectives.nebula import NebulaLoss, kl_to_anchors
 from .objectives.reconstruction import RECONSTRUCTIONS, decoder_mean, reconstruction_nll
 from .series import paired_dtw, paired_sbd, spectrum_features
@@ -91,36 +91,35 @@ POOL_BYTES = 2**30
 # Parameter docs the clusterer and the autoencoder share word for word.
 PARTNERS_PARAM_DOC = """    n_neighbors : int or "auto", default="auto"
         Neighbours among which each sample's partner is drawn, by Euclidean
-        distance on the flattened input; for images, samples of shape
-        (H, W) or (C, H, W) whatever the encoder, on edge orientations
-        pooled over cells of a seventh of the image, which a stroke moved
-        or bent a little does not change
-        (:func:`sknebula.nn.image.image_features`; pixels below 14 pixels a
-        side); for the "pointcloud" encoder on
-        pose-free shape descriptors
-        (``sknebula.nn.pointcloud.shape_distribution``), for the "conv3d"
-        encoder on the Fourier magnitudes of the volume centred and scaled
-        to one size by its moments, which neither its position nor its size
-        changes (``sknebula.nn.conv3d.volume_descriptor``), for the
-        "sequence" encoder on the series beside its Fourier magnitudes,
-        which no time shift changes
-        (``sknebula.nn.sequence.series_descriptor``), for the "tokens"
-        encoder on token and bigram frequencies
-        (``sknebula.nn.sequence.ngram_profile``). 0 trains without
-        partners: the warm-up is then reconstruction alone. "auto" is a
-        third of an anchor's fair share ``n_samples // n_anchors``, between
-        5 and 20, so that partners stay inside their cluster.
+        distance on features of the data kind (the data kinds guide says
+        which shapes are which kind): for images, whatever the encoder, on
+        edge orientations pooled over cells of a seventh of the image,
+        which a stroke moved or bent a little does not change
+        (:func:`sknebula.nn.image.image_features`, the pixels of images too
+        small for it); for the "pointcloud" encoder on pose-free shape
+        descriptors (``sknebula.nn.pointcloud.shape_distribution``), for
+        the "conv3d" encoder on the Fourier magnitudes of the volume
+        centred and scaled to one size by its moments, which neither its
+        position nor its size changes
+        (``sknebula.nn.conv3d.volume_descriptor``), for the "sequence"
+        encoder on the series beside its Fourier magnitudes, which no time
+        shift changes (``sknebula.nn.sequence.series_descriptor``), for the
+        "tokens" encoder on token and bigram frequencies
+        (``sknebula.nn.sequence.ngram_profile``); on the flattened sample
+        otherwise. 0 trains without partners: the warm-up is then
+        reconstruction alone. "auto" is a third of an anchor's fair share
+        ``n_samples // n_anchors``, between 5 and 20, so that partners stay
+        inside their cluster.
 """
 
 
 METRIC_PARAM_DOC = """    metric : {"auto", "euclidean", "spectrum", "sbd", "dtw"}, callable or transformer, default="auto"
         What makes two samples partners. "auto" is the data kind's own
         (see ``n_neighbors``); "euclidean" the Euclidean distance on the
-        flattened input (images passed as flat rows are compared so too:
-        pass them as ``(n_samples, H, W)`` for partners that follow their
-        strokes). For series (``encoder="sequence"``): "spectrum"
-        compares the magnitudes of their Fourier spectra alone (blind to
-        where in time events fall; :func:`sknebula.series.spectrum_features`),
+        flattened input, the pixels of images included. For series
+        (``encoder="sequence"``): "spectrum" compares the magnitudes of
+        their Fourier spectra alone (blind to where in time events fall;
+        :func:`sknebula.series.spectrum_features`),
         "sbd" k-Shape's shape-based distance (the best cross-correlation
         over every time shift; :func:`sknebula.series.paired_sbd`), "dtw"
         dynamic time warping within a band of 10% of the length
@@ -177,12 +176,13 @@ def _transformed(transformer):
     return features
 
 
-def partner_search(metric, encoder):
+def partner_search(metric, kind):
     """``(features, distance)`` of the partner search that ``metric`` asks
-    for (see :func:`sknebula._data.neighbour_table`)."""
+    for on samples of ``kind``, a :class:`~sknebula._kinds.SampleKind`
+    (see :func:`sknebula._data.neighbour_table`)."""
     if hasattr(metric, "fit_transform"):
         return _transformed(metric), None
-    features = architecture(encoder).neighbour_features
+    features = kind.partner_features
     if metric == "auto":
         return features, None
     if metric == "euclidean":
@@ -405,7 +405,7 @@ class NebulaBase(TransformerMixin, BaseDeepEstimator):
         :func:`score_neighbours` of the number of samples."""
         if n_neighbors is None:
             n_neighbors = score_neighbours(len(X))
-        features, distance = partner_search(self.metric, self.encoder)
+        features, distance = partner_search(self.metric, self._sample_kind(X.shape[1:]))
         return neighbour_table(
             np.asarray(X, dtype=np.float32), n_neighbors, features, self.neighbors_algorithm,
             distance=distance,
@@ -417,7 +417,7 @@ class NebulaBase(TransformerMixin, BaseDeepEstimator):
         n_neighbors = self.n_neighbors
         if n_neighbors == "auto":
             n_neighbors = auto_neighbours(len(X), self._anchor_count())
-        features, distance = partner_search(self.metric, self.encoder)
+        features, distance = partner_search(self.metric, self._sample_kind(X.shape[1:]))
         return neighbour_table(
             X, n_neighbors, features, self.neighbors_algorithm, queries, distance
         )
@@ -495,8 +495,9 @@ class NebulaBase(TransformerMixin, BaseDeepEstimator):
         """The augmentation each drawn partner passes through, or None."""
         if self.views != "auto":
             return self.views
-        if architecture(self.encoder).views == "image" and len(sample_shape) in (2, 3):
-            return partner_image_views()
+        kind = self._sample_kind(sample_shape)
+        if kind.partner_views == "image":
+            return partner_image_views(kind.image_shape)
         return None
 
     def _resolve_restarts(self, n_samples):

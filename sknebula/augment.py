@@ -229,19 +229,19 @@ class TokenAugment(Augmentation):
         return torch.where(swap, random, x)
 
 
-def make_augmentation(augmentation, sample_shape, kind=None, vocab_size=None):
+def make_augmentation(augmentation, kind, vocab_size=None):
     """Resolve the ``augmentation`` hyper-parameter into a callable.
 
-    ``"auto"`` takes ``kind`` (the architecture's views: "vector", "image"
-    or "tokens") and, where that is None, picks :class:`VectorAugment` for
-    1-d samples and :class:`ImageAugment` for 2-d ``(H, W)`` or 3-d
-    ``(C, H, W)`` samples; "vector", "image" and "tokens" force one
-    ("tokens" needs ``vocab_size``); a callable is used as given.
+    ``"auto"`` takes the views of ``kind``, a
+    :class:`~sknebula._kinds.SampleKind` (images for images, tokens for
+    tokens, vectors otherwise); "vector", "image" and "tokens" force one
+    ("image" needs a layout ``(H, W)`` or ``(C, H, W)``, "tokens" needs
+    ``vocab_size``); a callable is used as given.
     """
     if callable(augmentation):
         return augmentation
     if augmentation == "auto":
-        augmentation = kind or ("image" if len(sample_shape) in (2, 3) else "vector")
+        augmentation = kind.views
     if augmentation == "tokens":
         if vocab_size is None:
             raise ValueError(
@@ -250,12 +250,7 @@ def make_augmentation(augmentation, sample_shape, kind=None, vocab_size=None):
             )
         return TokenAugment(vocab_size)
     if augmentation == "image":
-        if len(sample_shape) not in (2, 3):
-            raise ValueError(
-                "augmentation='image' needs samples of shape (H, W) or (C, H, W), "
-                f"got {tuple(sample_shape)}."
-            )
-        return ImageAugment()
+        return ImageAugment(image_shape=kind.image_layout())
     return VectorAugment()
 
 

@@ -7,6 +7,7 @@ from sklearn.metrics import r2_score
 from sklearn.utils.validation import check_array, check_consistent_length, check_is_fitted
 
 from ._base import N_EPOCHS_ATTR_DOC, keeps_global_random_state
+from ._kinds import SAMPLE_SHAPE_PARAM_DOC
 from ._nvc import N_INIT_ATTR_DOC, NebulaBase, nebula_params_doc
 from .objectives.reconstruction import chamfer_distance
 
@@ -41,6 +42,7 @@ class NebulaAutoencoder(ClassNamePrefixFeaturesOutMixin, NebulaBase):
         "sequence" and "tokens", (64, 128, 256) for "pointcloud" and
         (16, 32) for "conv3d".
 """
+        + SAMPLE_SHAPE_PARAM_DOC
         + nebula_params_doc("1")
         + """    optimizer : torch optimizer class, default=torch.optim.Adam
         Optimizer, passed to skorch.
@@ -112,6 +114,7 @@ class NebulaAutoencoder(ClassNamePrefixFeaturesOutMixin, NebulaBase):
         encoder="mlp",
         encoder_params=None,
         hidden_dims="auto",
+        sample_shape=None,
         beta=1.0,
         metric_weight=1.0,
         margin=1.0,
@@ -139,6 +142,7 @@ class NebulaAutoencoder(ClassNamePrefixFeaturesOutMixin, NebulaBase):
         self.encoder = encoder
         self.encoder_params = encoder_params
         self.hidden_dims = hidden_dims
+        self.sample_shape = sample_shape
         self.beta = beta
         self.metric_weight = metric_weight
         self.margin = margin

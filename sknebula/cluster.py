@@ -19,6 +19,7 @@ from ._anchors import (
 )
 from ._base import N_EPOCHS_ATTR_DOC, keeps_global_random_state
 from ._distributed import gather_rows, on_rank_zero, total
+from ._kinds import SAMPLE_SHAPE_PARAM_DOC
 from ._nvc import N_INIT_ATTR_DOC, NebulaBase, nebula_params_doc
 from .metrics import graph_modularity
 
@@ -107,6 +108,7 @@ class NebulaVariationalClusterer(
         "sequence" and "tokens", (64, 128, 256) for "pointcloud" and
         (16, 32) for "conv3d".
 """
+        + SAMPLE_SHAPE_PARAM_DOC
         + nebula_params_doc('"auto"')
         + f"""    optimizer : torch optimizer class, default=torch.optim.Adam
         Optimizer, passed to skorch.
@@ -192,6 +194,17 @@ class NebulaVariationalClusterer(
     >>> est = NebulaVariationalClusterer(n_clusters="auto", max_epochs=10, random_state=0)
     >>> est.fit(X).n_clusters_, est.n_anchors_
     (3, 10)
+
+    Images passed as flat rows, their shape declared (the data kinds guide):
+
+    >>> from scipy.ndimage import zoom
+    >>> from sklearn.datasets import load_digits
+    >>> images = zoom(load_digits().images[:100] / 16, (1, 2, 2))  # 16x16
+    >>> X = images.reshape(100, -1)
+    >>> est = NebulaVariationalClusterer(5, sample_shape=(16, 16), max_epochs=5,
+    ...                                  random_state=0).fit(X)
+    >>> est.input_shape_, est.transform(X).shape
+    ((256,), (100, 10))
     """
     )
 
@@ -210,6 +223,7 @@ class NebulaVariationalClusterer(
         encoder="mlp",
         encoder_params=None,
         hidden_dims="auto",
+        sample_shape=None,
         beta=1.0,
         metric_weight=1.0,
         margin=1.0,
@@ -238,6 +252,7 @@ class NebulaVariationalClusterer(
         self.encoder = encoder
         self.encoder_params = encoder_params
         self.hidden_dims = hidden_dims
+        self.sample_shape = sample_shape
         self.beta = beta
         self.metric_weight = metric_weight
         self.margin = margin

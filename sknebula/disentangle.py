@@ -18,6 +18,7 @@ from sklearn.utils.validation import (
 )
 
 from ._base import N_EPOCHS_ATTR_DOC, BaseDeepEstimator, max_epochs_doc, keeps_global_random_state
+from ._kinds import SAMPLE_SHAPE_PARAM_DOC
 from .nn import build_encoder_decoder
 from .nn.disentangle import LabelDisentangledModule
 from .objectives.disentangle import DisentangleLoss
@@ -97,7 +98,9 @@ class LabelDisentangledVAE(ClassifierMixin, TransformerMixin, BaseDeepEstimator)
         Extra keyword arguments for the encoders.
     hidden_dims : tuple of int, default=(256, 256)
         Hidden layer widths of the encoders (mirrored in the decoder).
-    classification_weight : float, default=1.0
+"""
+        + SAMPLE_SHAPE_PARAM_DOC
+        + """    classification_weight : float, default=1.0
         Weight of the mixture classification term on ``z_s``.
     beta : float, default=0.3
         Weight of the two KL terms. At 1 (the plain ELBO) the style of small
@@ -206,6 +209,7 @@ class LabelDisentangledVAE(ClassifierMixin, TransformerMixin, BaseDeepEstimator)
         encoder="mlp",
         encoder_params=None,
         hidden_dims=(256, 256),
+        sample_shape=None,
         classification_weight=1.0,
         beta=0.3,
         adversarial_weight=1.0,
@@ -224,6 +228,7 @@ class LabelDisentangledVAE(ClassifierMixin, TransformerMixin, BaseDeepEstimator)
         self.encoder = encoder
         self.encoder_params = encoder_params
         self.hidden_dims = hidden_dims
+        self.sample_shape = sample_shape
         self.classification_weight = classification_weight
         self.beta = beta
         self.adversarial_weight = adversarial_weight

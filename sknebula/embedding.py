@@ -26,8 +26,9 @@ from ._data import (
     check_neighbors_algorithm,
     neighbour_table,
 )
+from ._kinds import SAMPLE_SHAPE_PARAM_DOC
 from .augment import TwoViews, make_augmentation
-from .nn import architecture, build_encoder
+from .nn import build_encoder
 from .nn.siamese import VISimSiamNet, VJENet
 from .objectives import spherical
 from .objectives.spherical import VISimSiamLoss
@@ -82,17 +83,16 @@ class _SiameseBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDeepEs
         check_neighbors_algorithm(self.neighbors_algorithm)
         self._seed_torch()
         module = self._build_module()
-        kind = architecture(self.encoder)
+        kind = self._sample_kind()
         augmentation = make_augmentation(
-            self.augmentation, X.shape[1:], kind.views,
-            getattr(module.encoder, "vocab_size", None),
+            self.augmentation, kind, getattr(module.encoder, "vocab_size", None)
         )
         self._resolve_epochs(len(X))
         net = self._make_net(module, self._criterion, criterion_params, len(X))
         # A copy: torch must not share (or warn about) read-only user memory.
         X32 = np.array(X, dtype=np.float32)
         neighbours = neighbour_table(
-            X32, self.n_neighbors, kind.neighbour_features, self.neighbors_algorithm
+            X32, self.n_neighbors, kind.partner_features, self.neighbors_algorithm
         )
         self._fit_net(net, TwoViews(X32, augmentation, neighbours))
         self.net_ = net
@@ -156,21 +156,23 @@ _COMMON_PARAMS_DOC = (
         Extra keyword arguments for the encoder.
     hidden_dims : tuple of int, default=(512, 512)
         Hidden widths of the backbone; the projector is as wide as the last.
-    augmentation : {"auto", "vector", "image", "tokens"} or callable, default="auto"
-        View generator. "auto" follows the encoder:
-        :class:`~sknebula.augment.ImageAugment` for "conv2d",
-        :class:`~sknebula.augment.TokenAugment` for "tokens",
-        :class:`~sknebula.augment.VectorAugment` for "sequence",
-        "pointcloud" and "conv3d"; for "mlp" and user classes, ImageAugment
-        on ``(H, W)`` or ``(C, H, W)`` samples and VectorAugment otherwise.
+"""
+    + SAMPLE_SHAPE_PARAM_DOC
+    + """    augmentation : {"auto", "vector", "image", "tokens"} or callable, default="auto"
+        View generator. "auto" follows the data kind (the data kinds guide
+        says which shapes are which kind, for "mlp" and user classes; the
+        other encoders read one kind each):
+        :class:`~sknebula.augment.ImageAugment` for images,
+        :class:`~sknebula.augment.TokenAugment` for tokens,
+        :class:`~sknebula.augment.VectorAugment` for the other kinds.
         A callable maps a float32 torch batch to a batch of the same shape
         and should draw its randomness from torch's global generator
         (seeded by ``random_state``).
     n_neighbors : int, default=N_NEIGHBORS_DEFAULT
         When > 0, the second view of a sample is an augmented copy of one of
         its ``n_neighbors`` nearest neighbours in input space (Euclidean,
-        on the data kind's descriptors for images of 14 pixels a side or
-        more, series, tokens and point clouds; redrawn every time) instead
+        on the data kind's features as the nebula estimators' partners are,
+        see the data kinds guide; redrawn every time) instead
         of the sample itself: a stronger positive pair on small data sets.N_NEIGHBORS_WHY
 """
     + NEIGHBORS_ALGORITHM_PARAM_DOC
@@ -306,6 +308,7 @@ class VariationalSimSiam(_SiameseBase):
         encoder="mlp",
         encoder_params=None,
         hidden_dims=(512, 512),
+        sample_shape=None,
         augmentation="auto",
         n_neighbors=10,
         neighbors_algorithm="auto",
@@ -324,6 +327,7 @@ class VariationalSimSiam(_SiameseBase):
         self.encoder = encoder
         self.encoder_params = encoder_params
         self.hidden_dims = hidden_dims
+        self.sample_shape = sample_shape
         self.augmentation = augmentation
         self.n_neighbors = n_neighbors
         self.neighbors_algorithm = neighbors_algorithm
@@ -583,6 +587,7 @@ class VariationalJointEmbedding(OutlierMixin, _SiameseBase):
         encoder="mlp",
         encoder_params=None,
         hidden_dims=(512, 512),
+        sample_shape=None,
         augmentation="auto",
         n_neighbors=0,
         neighbors_algorithm="auto",
@@ -605,6 +610,7 @@ class VariationalJointEmbedding(OutlierMixin, _SiameseBase):
         self.encoder = encoder
         self.encoder_params = encoder_params
         self.hidden_dims = hidden_dims
+        self.sample_shape = sample_shape
         self.augmentation = augmentation
         self.n_neighbors = n_neighbors
         self.neighbors_algorithm = neighbors_algorithm

@@ -13,6 +13,8 @@ from sklearn.base import is_classifier, is_clusterer, is_outlier_detector
 from sklearn.decomposition import PCA
 from sklearn.utils.validation import check_is_fitted
 
+from ._kinds import kind_of
+
 __all__ = [
     "LatentSpaceDisplay",
     "ReconstructionDisplay",
@@ -398,16 +400,14 @@ def _image_shape(estimator, image_shape):
         if len(image_shape) not in (2, 3):
             raise ValueError(f"image_shape must be (H, W) or (C, H, W), got {image_shape}.")
         return image_shape
-    shape = tuple(getattr(estimator, "input_shape_", ()))
-    if len(shape) == 2 or (len(shape) == 3 and shape[0] in (1, 3)):
-        return shape
-    if len(shape) == 1:
-        side = int(round(np.sqrt(shape[0])))
-        if side * side == shape[0]:
-            return (side, side)
-    raise ValueError(
-        f"Cannot tell the image shape of samples of shape {shape}; pass image_shape=(H, W)."
-    )
+    input_shape = getattr(estimator, "input_shape_", None)
+    shape = None if input_shape is None else kind_of(estimator).plot_shape
+    if shape is None:
+        raise ValueError(
+            f"Cannot tell the image shape of samples of shape {input_shape}; pass "
+            "image_shape=(H, W)."
+        )
+    return shape
 
 
 class ReconstructionDisplay:
@@ -502,8 +502,9 @@ class ReconstructionDisplay:
             Number of images; the first ones, or a random subset when
             ``random_state`` is given.
         image_shape : tuple of int, default=None
-            (H, W) or channels-first (C, H, W); None infers it from the
-            estimator's ``input_shape_`` (square images when flat).
+            (H, W) or channels-first (C, H, W); None takes the images'
+            shape from the estimator (its ``sample_shape``, else
+            ``input_shape_``; square images when flat).
         random_state : int, RandomState instance or None, default=None
             Draws the subset; None takes the first ``n_images`` samples.
         cmap : str or Colormap, default="gray_r"

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from sknebula._kinds import SampleKind
 from sknebula.augment import (
     ImageAugment,
     TokenAugment,
@@ -87,20 +88,33 @@ def test_image_augment_rejects_vectors():
 
 
 def test_make_augmentation_by_data_kind():
-    assert isinstance(make_augmentation("auto", (10,)), VectorAugment)
-    assert isinstance(make_augmentation("auto", (8, 8)), ImageAugment)
-    assert isinstance(make_augmentation("auto", (3, 8, 8)), ImageAugment)
-    assert isinstance(make_augmentation("vector", (8, 8)), VectorAugment)
+    def auto(shape, encoder="mlp", **kw):
+        return make_augmentation("auto", SampleKind.of(shape, encoder), **kw)
+
+    assert isinstance(auto((10,)), VectorAugment)
+    assert isinstance(auto((8, 8)), ImageAugment)
+    assert isinstance(auto((3, 8, 8)), ImageAugment)
+    # Series and volumes are no images, whatever their number of axes.
+    assert isinstance(auto((3, 40)), VectorAugment)
+    assert isinstance(auto((16, 16, 16)), VectorAugment)
+    assert isinstance(make_augmentation("vector", SampleKind.of((8, 8))), VectorAugment)
     fn = lambda x: x  # noqa: E731
-    assert make_augmentation(fn, (10,)) is fn
+    assert make_augmentation(fn, SampleKind.of((10,))) is fn
     with pytest.raises(ValueError, match="augmentation='image'"):
-        make_augmentation("image", (10,))
-    # The architecture's kind wins over the shape under "auto" only.
-    assert isinstance(make_augmentation("auto", (12, 2), kind="vector"), VectorAugment)
-    assert isinstance(make_augmentation("auto", (20,), kind="tokens", vocab_size=5), TokenAugment)
-    assert isinstance(make_augmentation("image", (8, 8), kind="vector"), ImageAugment)
+        make_augmentation("image", SampleKind.of((10,)))
+    # The encoder's kind wins over the shape under "auto" only.
+    assert isinstance(auto((12, 12), "sequence"), VectorAugment)
+    assert isinstance(auto((20,), "tokens", vocab_size=5), TokenAugment)
+    forced = make_augmentation("image", SampleKind.of((8, 8), "sequence"))
+    assert isinstance(forced, ImageAugment)
     with pytest.raises(ValueError, match="vocabulary size"):
-        make_augmentation("tokens", (20,))
+        make_augmentation("tokens", SampleKind.of((20,)))
+
+
+def test_declared_images_get_image_views_on_their_flat_rows():
+    views = make_augmentation("auto", SampleKind.of((64,), sample_shape=(8, 8)))
+    assert isinstance(views, ImageAugment) and views.image_shape == (8, 8)
+    assert views(torch.rand(5, 64)).shape == (5, 64)
 
 
 def test_token_augment_keeps_valid_token_ids():

@@ -52,19 +52,29 @@ def test_real_valued_and_many_valued_data_get_no_hint():
 
 @pytest.mark.parametrize(
     "shape, names",
-    [((3, 16), ("encoder='sequence'", "encoder='conv2d'")), ((2, 8, 8), ("encoder='conv2d'", "encoder='conv3d'"))],
+    [
+        ((3, 16), ("encoder='sequence'",)),
+        ((20, 6), ("encoder='sequence'",)),
+        ((30, 3), ("encoder='pointcloud'",)),
+        ((2, 8, 8), ("encoder='conv2d'", "encoder='conv3d'")),
+        ((1, 2, 4, 4), ("encoder='conv3d'",)),
+    ],
 )
 def test_structured_samples_on_the_mlp_name_the_encoder_that_keeps_them(shape, names):
     X = np.random.RandomState(0).normal(size=(40, *shape))
     (hint,) = _fit_and_collect(VariationalSimSiam(**TINY), X)
     assert all(name in hint for name in names)
-    assert _fit_and_collect(NebulaVariationalClusterer(2, encoder="sequence", **TINY), X[:, :, 0]) == []
+    if len(shape) < 4:
+        series = X[:, :, 0]
+        assert _fit_and_collect(NebulaVariationalClusterer(2, encoder="sequence", **TINY), series) == []
 
 
 def test_images_on_the_mlp_get_no_hint():
-    # (n, H, W) of 14 pixels a side or more are read as images: partners by
-    # their strokes, the network on the pixels. Smaller ones keep the hint.
+    # Images large enough for their edge descriptor, (n, H, W) or
+    # (n, C, H, W), are read as images: partners by their strokes, the
+    # network on the pixels. Smaller ones keep the hint.
     X = np.random.RandomState(0).uniform(size=(40, 16, 16))
     assert _fit_and_collect(NebulaVariationalClusterer(2, **TINY), X) == []
+    assert _fit_and_collect(NebulaVariationalClusterer(2, **TINY), X[:, None]) == []
     (hint,) = _fit_and_collect(NebulaVariationalClusterer(2, **TINY), X[:, :13, :])
-    assert "encoder='conv2d'" in hint
+    assert "encoder='conv2d'" in hint and "encoder='sequence'" in hint

@@ -6,7 +6,8 @@ from sklearn.neighbors import NearestNeighbors
 
 from sknebula import NebulaVariationalClusterer
 from sknebula._data import neighbour_table
-from sknebula.nn import image, shaped_features
+from sknebula._kinds import SampleKind
+from sknebula.nn import image
 from sknebula.nn.image import MIN_SIDE, image_descriptor, image_features
 
 
@@ -77,9 +78,12 @@ def test_descriptor_refuses_what_is_not_an_image():
 
 def test_sample_shape_picks_the_partner_features():
     X, _ = _bars(8)
-    np.testing.assert_allclose(shaped_features(X), image_descriptor(X))
+    features = SampleKind.of(X.shape[1:]).partner_features
+    np.testing.assert_allclose(features(X), image_descriptor(X))
     flat = X.reshape(len(X), -1)
-    np.testing.assert_array_equal(shaped_features(flat), flat)
+    assert SampleKind.of(flat.shape[1:]).partner_features is None  # the flat rows
+    declared = SampleKind.of(flat.shape[1:], sample_shape=X.shape[1:]).partner_features
+    np.testing.assert_array_equal(declared(flat), features(X))
 
 
 @pytest.mark.parametrize("shape, encoder", [((28, 28), "mlp"), ((1, 28, 28), "conv2d")])

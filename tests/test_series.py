@@ -11,6 +11,7 @@ from sknebula import (
     VariationalSimSiam,
 )
 from sknebula._data import neighbour_table
+from sknebula._kinds import SampleKind
 from sknebula._nvc import partner_search
 from sknebula.metrics import clustering_accuracy
 from sknebula.series import equal_length, paired_dtw, paired_sbd, spectrum_features
@@ -93,7 +94,7 @@ def test_series_metrics_find_shifted_partners_of_the_same_shape(metric, spread, 
     X, y = _bumps(12, 128, spread)
     purity = {}
     for name in ("euclidean", metric):
-        features, distance = partner_search(name, "sequence")
+        features, distance = partner_search(name, SampleKind.of(X.shape[1:], "sequence"))
         table = neighbour_table(X.astype(np.float32), 5, features, distance=distance)
         purity[name] = np.mean(y[table] == y[:, None])
     assert purity[metric] > 0.95

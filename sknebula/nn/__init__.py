@@ -25,8 +25,6 @@ import inspect
 from collections.abc import Callable
 from typing import NamedTuple
 
-import numpy as np
-
 from .conv2d import Conv2dDecoder, Conv2dEncoder
 from .conv3d import (
     Conv3dDecoder,
@@ -54,13 +52,6 @@ class Architecture(NamedTuple):
     encoder: type
     decoder: type
     reconstruction: str | None = None
-    # Maps X to features whose Euclidean neighbours are similar samples.
-    # None is Euclidean distance on the flattened input.
-    neighbour_features: Callable | None = None
-    # The views augmentation="auto" draws for the self-supervised estimators
-    # (a key of sknebula.augment.make_augmentation); None picks by the sample
-    # shape: images for (H, W) and (C, H, W), vectors otherwise.
-    views: str | None = None
     # What hidden_dims="auto" gives: widths for the MLP, channels for the
     # convolutions. One estimator-wide default cannot serve both: 256-channel
     # 1-d or 3-d convolutions are slow and, on small sets, worse. A callable
@@ -68,64 +59,26 @@ class Architecture(NamedTuple):
     hidden_dims: tuple | Callable = (256, 256)
 
 
-def shaped_features(X):
-    """Partner features chosen by the sample shape, as the views are:
-    :func:`~sknebula.nn.image.image_features` for images, (H, W) or
-    (C, H, W), whatever encoder reads them; the flattened sample otherwise."""
-    X = np.asarray(X)
-    if X.ndim in (3, 4):
-        return image_features(X)
-    return X.reshape(len(X), -1)
-
-
 ARCHITECTURES = {
-    "mlp": Architecture(MLPEncoder, MLPDecoder, neighbour_features=shaped_features),
-    # Pixels that differ by a small shift of a stroke are far apart:
-    # partners on pooled edge orientations.
-    "conv2d": Architecture(
-        Conv2dEncoder, Conv2dDecoder, None, image_features, views="image",
-        hidden_dims=(32, 64),
-    ),
-    # Partners may differ by a time shift: raw shape beside the spectrum.
+    "mlp": Architecture(MLPEncoder, MLPDecoder),
+    "conv2d": Architecture(Conv2dEncoder, Conv2dDecoder, hidden_dims=(32, 64)),
     "sequence": Architecture(
-        SequenceEncoder, SequenceDecoder, None, series_descriptor, views="vector",
-        hidden_dims=sequence_channels,
+        SequenceEncoder, SequenceDecoder, hidden_dims=sequence_channels
     ),
-    # Token ids have no order: partners share n-grams instead.
-    "tokens": Architecture(
-        TokenEncoder,
-        TokenDecoder,
-        "categorical",
-        ngram_profile,
-        views="tokens",
-        hidden_dims=(32, 64),
-    ),
-    # Flattened coordinates of unordered, rotated clouds are noise.
+    "tokens": Architecture(TokenEncoder, TokenDecoder, "categorical", hidden_dims=(32, 64)),
     "pointcloud": Architecture(
-        PointNetEncoder,
-        PointCloudDecoder,
-        "chamfer",
-        shape_distribution,
-        views="vector",
-        hidden_dims=(64, 128, 256),
+        PointNetEncoder, PointCloudDecoder, "chamfer", hidden_dims=(64, 128, 256)
     ),
-    # A shape is the same wherever it sits in the grid and however big it
-    # is: partners on the Fourier magnitudes of the centred, size-normalised
-    # volume.
-    "conv3d": Architecture(
-        Conv3dEncoder, Conv3dDecoder, None, volume_descriptor, views="vector",
-        hidden_dims=(16, 32),
-    ),
+    "conv3d": Architecture(Conv3dEncoder, Conv3dDecoder, hidden_dims=(16, 32)),
 }
 
 
 def architecture(encoder):
     """The :class:`Architecture` of an encoder name, or of a user's encoder
-    class (paired with the MLP decoder, likelihood from the data range,
-    partners by :func:`shaped_features`)."""
+    class (paired with the MLP decoder, likelihood from the data range)."""
     if isinstance(encoder, str):
         return ARCHITECTURES[encoder]
-    return Architecture(encoder, MLPDecoder, neighbour_features=shaped_features)
+    return Architecture(encoder, MLPDecoder)
 
 
 def auto_hidden_dims(encoder, input_shape):
@@ -261,7 +214,6 @@ __all__ = [
     "image_descriptor",
     "image_features",
     "shape_distribution",
-    "shaped_features",
     "volume_descriptor",
     "volume_spectrum",
 ]
