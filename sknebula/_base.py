@@ -109,6 +109,13 @@ def max_epochs_doc(full_passes, what="Training epochs.", min_steps=0):
 
 N_EPOCHS_ATTR_DOC = """    n_epochs_ : int
         Epochs trained: ``max_epochs``, or what "auto" made of it.
+    images_centred_ : bool
+        Whether every image (training and new) is moved by whole pixels to
+        put its centre of mass at the frame's centre before anything reads
+        it: images whose training centres of mass spread by more than a
+        pixel (objects anywhere in the frame), never other kinds. The
+        outputs that are images (reconstructions, samples) are centred too.
+        The data kinds guide has the rule.
 """
 
 
@@ -211,14 +218,19 @@ class BaseDeepEstimator(BaseEstimator):
             )
         if reset:
             self.input_shape_ = X.shape[1:]
-            hint = self._sample_kind().hint(X, integer_input)
+            kind = self._sample_kind()
+            hint = kind.hint(X, integer_input)
             if hint is not None:
                 warnings.warn(hint, UserWarning, stacklevel=3)
+            self.images_centred_ = kind.centres(X)
         elif X.shape[1:] != self.input_shape_:
             raise ValueError(
                 f"X has samples of shape {X.shape[1:]}, but {type(self).__name__} "
                 f"was fitted on samples of shape {self.input_shape_}."
             )
+        # Files of earlier releases lack the attribute: they never centred.
+        if getattr(self, "images_centred_", False):
+            X = self._sample_kind().centred(X)
         return X
 
     def _sample_kind(self, shape=None):

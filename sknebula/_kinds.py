@@ -20,7 +20,8 @@ layout                 kind
 ``(C, D, H, W)``       volumes
 ====================== ============================================
 
-From the kind follow the partner features of the nebula estimators and
+From the kind follow whether images are centred on their centre of mass
+(:meth:`SampleKind.centres`), the partner features of the nebula estimators and
 the neighbours of the self-supervised ones (:attr:`SampleKind.partner_features`),
 the views ``"auto"`` draws (:attr:`SampleKind.views`,
 :attr:`SampleKind.partner_views`), the data-kind hint (:meth:`SampleKind.hint`)
@@ -34,6 +35,7 @@ from numbers import Integral
 
 import numpy as np
 
+from .nn.centring import CENTRE_SPREAD, centre_spread, centred
 from .nn.conv3d import volume_descriptor
 from .nn.image import MIN_SIDE, image_features, large_enough
 from .nn.pointcloud import shape_distribution
@@ -83,6 +85,8 @@ PIXEL_SMOOTHNESS = 0.5
 # rows the token test reads, so that a hint's cost does not grow with the data.
 HINT_VALUES = 4_000_000
 HINT_ROWS = 10_000
+# The most images whose centres of mass decide whether to centre them.
+CENTRE_ROWS = 10_000
 
 SAMPLE_SHAPE_PARAM_DOC = """    sample_shape : tuple of int, default=None
         The shape one sample has, for data passed as flat rows:
@@ -227,6 +231,21 @@ class SampleKind:
             side = math.isqrt(self.layout[0])
             return (side, side) if side * side == self.layout[0] else None
         return None
+
+    def centres(self, X):
+        """Whether images are moved to put their centre of mass at the
+        frame's centre (:mod:`sknebula.nn.centring`): images whose centres
+        of mass spread by more than ``CENTRE_SPREAD`` pixels over the
+        first rows of X, the objects of a collection that sit anywhere in
+        the frame; never samples of other kinds."""
+        if self.name != "image" or len(self.layout) not in (2, 3):
+            return False
+        head = np.asarray(X[:CENTRE_ROWS]).reshape(-1, *self.layout)
+        return centre_spread(head) > CENTRE_SPREAD
+
+    def centred(self, X):
+        """X with every image centred on its centre of mass, in X's shape."""
+        return centred(np.asarray(X).reshape(len(X), *self.layout)).reshape(X.shape)
 
     def hint(self, X, integer_input=False):
         """A hint when X looks like another kind than the encoder reads it

@@ -108,6 +108,8 @@ def check_fitted(est):
         _array(est, "features_", est.features_, "f", (None, None))
         if len(est.features_) == 0 or n_samples == 0:
             _fail(est, "features_", "a non-empty reference set")
+    if hasattr(est, "images_centred_") and not isinstance(est.images_centred_, (bool, np.bool_)):
+        _fail(est, "images_centred_", "a bool")
     for name in ("offset_", "threshold_"):
         if hasattr(est, name) and not _is_float(getattr(est, name)):
             _fail(est, name, "a number")

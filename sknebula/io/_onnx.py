@@ -225,6 +225,13 @@ def to_onnx(estimator, X, *, dynamo="auto"):
     if dynamo not in (True, False, "auto"):
         raise ValueError(f"dynamo must be True, False or 'auto', got {dynamo!r}.")
     check_is_fitted(estimator)
+    if getattr(estimator, "images_centred_", False):
+        raise ValueError(
+            "This estimator centres every image on its centre of mass before its "
+            "network reads it (images_centred_), which the exported graph would not "
+            "do; export is not supported for it yet. Centre the images yourself "
+            "(sknebula.nn.centring.centred) before fitting and exporting."
+        )
     X = estimator._validate_X(X, reset=False)
     rows = np.asarray(X[:8], dtype=np.float32)
     if len(rows) < 2:  # a batch of one would fix the batch axis at 1
