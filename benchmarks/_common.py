@@ -1,12 +1,14 @@
 """Shared helpers of the benchmark scripts: machine line, tables, results."""
 
 import datetime
+import hashlib
 import importlib.util
 import os
 import platform
 import shlex
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -48,17 +50,120 @@ def result_files(archive=False):
                   if archive or p.parent.name != "archive")
 
 
+# What a result depends on: the library and the benchmark code, but not
+# what a full run writes itself (its results, the diffs beside them, the
+# page benchmarks.report stitches from them).
+CODE_PATHS = ("sknebula", "benchmarks", ":(exclude)benchmarks/results",
+              ":(exclude)benchmarks/README.md")
+# Set (to 1) by `benchmarks.run --allow-dirty`, or by hand: results may be
+# written into results/ from a tree with uncommitted changes to CODE_PATHS,
+# which are then saved beside them (results/diffs/) and named by hash.
+ALLOW_DIRTY_ENV = "SKNEBULA_BENCH_ALLOW_DIRTY"
+
+
+def _git(*args):
+    """``git ARGS`` in the checkout: its stdout as bytes, or None without git."""
+    try:
+        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, check=False)
+    except OSError:  # no git on this machine
+        return None
+    return done.stdout
+
+
+def head():
+    """The checkout's commit (10 hex digits), or None outside a git checkout."""
+    out = (_git("rev-parse", "--short=10", "HEAD") or b"").decode().strip()
+    return out or None
+
+
+def changed_files():
+    """The files of CODE_PATHS that differ from the checkout's commit:
+    tracked files changed (staged or not), then untracked ones git does not
+    ignore. [] for a clean tree, or without git."""
+    tracked = _git("diff", "HEAD", "--name-only", "-z", "--", *CODE_PATHS) or b""
+    untracked = _git("ls-files", "--others", "--exclude-standard", "-z", "--",
+                     *CODE_PATHS) or b""
+    return [f.decode() for f in (*tracked.split(b"\0"), *sorted(untracked.split(b"\0"))) if f]
+
+
+def uncommitted_diff():
+    """The changes of ``changed_files()`` as one patch that ``git apply``
+    replays on the checkout's commit (binary files and untracked files
+    included); b"" for a clean tree."""
+    parts = [_git("diff", "HEAD", "--binary", "--", *CODE_PATHS) or b""]
+    untracked = _git("ls-files", "--others", "--exclude-standard", "-z", "--",
+                     *CODE_PATHS) or b""
+    for name in sorted(f.decode() for f in untracked.split(b"\0") if f):
+        parts.append(_git("diff", "--no-index", "--binary", "--", "/dev/null", name) or b"")
+    return b"".join(parts)
+
+
+def diff_hash(diff):
+    """The short name of a diff: the first 16 hex digits of its SHA-256."""
+    return hashlib.sha256(diff).hexdigest()[:16]
+
+
+def diffs_folder():
+    return RESULTS / "diffs"
+
+
+def recover_command(commit, digest):
+    """The commands that rebuild the tree a diff was recorded from, in a
+    worktree of its own (the diff file may only exist in a later commit)."""
+    diff = (diffs_folder() / f"{digest}.diff").relative_to(ROOT)
+    return (f"git worktree add ../sknebula-{digest} {commit} && "
+            f"git -C ../sknebula-{digest} apply \"$PWD/{diff}\"")
+
+
 def commit():
-    """The checkout's commit, marked when the tree has uncommitted changes."""
-    def git(*args):
-        try:
-            return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
-                                  check=False).stdout.strip()
-        except OSError:  # no git on this machine
-            return ""
-    head = git("rev-parse", "--short=10", "HEAD") or "unknown (not a git checkout)"
-    dirty = git("status", "--porcelain", "--untracked-files=no", "--", "sknebula", "benchmarks")
-    return head + (" + uncommitted changes" if dirty else "")
+    """The checkout's commit, marked when the tree has uncommitted changes
+    (with the hash of their diff)."""
+    line = head() or "unknown (not a git checkout)"
+    if changed_files():
+        line += f" + uncommitted changes (diff sha256 {diff_hash(uncommitted_diff())})"
+    return line
+
+
+def dirty_message(changed, quick_hint=True):
+    """Why a run refuses to write into results/ from a dirty tree."""
+    listed = ", ".join(changed[:8]) + (f" and {len(changed) - 8} more" if len(changed) > 8 else "")
+    return (
+        f"Uncommitted changes to sknebula/ or benchmarks/ ({listed}): results written into "
+        "benchmarks/results/ now would come from code that no commit holds. Commit (or "
+        "stash) them and rerun; or pass --allow-dirty to benchmarks.run (or set "
+        f"{ALLOW_DIRTY_ENV}=1 for a script run by hand) to write anyway, recording the "
+        "diff's hash in each results file and the diff itself in benchmarks/results/diffs/, "
+        "from which `git apply` recovers the tree."
+        + (" Quick runs (--quick), which write to a scratch folder, need neither."
+           if quick_hint else "")
+    )
+
+
+def save_uncommitted_diff():
+    """Write the tree's uncommitted diff to results/diffs/<hash>.diff (once
+    per content) and return (commit, hash); (commit, None) for a clean
+    tree."""
+    diff = uncommitted_diff()
+    if not diff:
+        return head(), None
+    digest = diff_hash(diff)
+    path = diffs_folder() / f"{digest}.diff"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(diff)
+    return head(), digest
+
+
+def prune_diffs():
+    """Remove the saved diffs that no results file names any more (their
+    results were rerun)."""
+    folder = diffs_folder()
+    if not folder.exists():
+        return
+    texts = "\n".join(p.read_text() for p in RESULTS.rglob("*.md"))
+    for path in folder.glob("*.diff"):
+        if f"diff sha256 {path.stem}" not in texts:
+            path.unlink()
 
 
 def _threads():
@@ -116,7 +221,7 @@ def _main_module(script):
     return f"benchmarks.{script}"
 
 
-def header(script, name):
+def header(script, name, commit_line=None):
     """The lines every results file starts with, written by the tool: what
     reruns it, the exact command, the commit, date, machine, threads and
     how long the run had taken when the file was written."""
@@ -124,7 +229,8 @@ def header(script, name):
     command = shlex.join(["python", "-m", _main_module(script), *sys.argv[1:]])
     lines = [f"- run: `python -m benchmarks.run {name}` (benchmarks/runs.toml)"
              if name in manifest() else f"- run: not in benchmarks/runs.toml ({name})",
-             f"- command: `{command}`", f"- commit: {commit()}", f"- date: {stamp}",
+             f"- command: `{command}`", f"- commit: {commit_line or commit()}",
+             f"- date: {stamp}",
              f"- machine: {machine()}", f"- threads: {_threads()} (torch)",
              f"- duration: {time.monotonic() - _STARTED:.0f} s"]
     return "\n".join(lines)
@@ -134,15 +240,40 @@ def write_result(name, title, body, smoke=False, script=None, echo=True):
     """Print ``body`` (unless not ``echo``) and, unless smoke, write it under
     its header (see ``header``) to results/<suite>/<name>.md. Where
     ``$SKNEBULA_BENCH_OUT`` names a folder, write there instead, smoke or
-    not (``benchmarks.run --quick``)."""
-    text = f"## {title}\n\n{header(script or name, name)}\n\n{body}\n"
-    if echo:
-        print(text)
+    not (``benchmarks.run --quick``).
+
+    Into results/, only from a tree without uncommitted changes to the code
+    (``changed_files``), unless ``$SKNEBULA_BENCH_ALLOW_DIRTY`` is 1: then
+    the diff is saved as results/diffs/<hash>.diff and the header's commit
+    line names its hash. Refused, the table goes to a scratch file and the
+    run exits with the reason."""
     out = os.environ.get(OUT_ENV)
     path = Path(out) / f"{name}.md" if out else None if smoke else result_path(name)
+    commit_line = None
+    if path is not None and not out:
+        changed = changed_files()
+        if changed and os.environ.get(ALLOW_DIRTY_ENV) != "1":
+            scratch = Path(tempfile.gettempdir()) / "sknebula-bench-refused" / f"{name}.md"
+            scratch.parent.mkdir(parents=True, exist_ok=True)
+            text = f"## {title}\n\n{header(script or name, name)}\n\n{body}\n"
+            scratch.write_text(text)
+            if echo:
+                print(text)
+            raise SystemExit(f"Not written to {path.relative_to(ROOT)} (the table is in "
+                             f"{scratch}). " + dirty_message(changed, quick_hint=False))
+        if changed:
+            at, digest = save_uncommitted_diff()
+            commit_line = (f"{at} + uncommitted changes (diff sha256 {digest}, saved as "
+                           f"{(diffs_folder() / f'{digest}.diff').relative_to(ROOT)}; "
+                           f"recover the tree with `{recover_command(at, digest)}`)")
+    text = f"## {title}\n\n{header(script or name, name, commit_line)}\n\n{body}\n"
+    if echo:
+        print(text)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
+        if not out:
+            prune_diffs()
     return text
 
 

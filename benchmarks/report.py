@@ -45,6 +45,24 @@ page and the user guide's "Results at the defaults". Superseded runs are in
 `results/archive/`, which no page reads. Files recorded before the runner
 existed say so in their header (`recorded:`).
 
+Results come from committed code: a full run refuses to start when
+`sknebula/` or `benchmarks/` (its own outputs, `results/` and this page,
+aside) differ from the checkout's commit, and names the files; so does a
+script run by hand when it comes to write into `results/`. Commit or stash
+first. Where a run from uncommitted code is wanted,
+`python -m benchmarks.run NAME --allow-dirty` (or
+`SKNEBULA_BENCH_ALLOW_DIRTY=1` before a script run by hand) writes anyway:
+each results file's `commit:` line then names the diff by its SHA-256
+(`+ uncommitted changes (diff sha256 ...)`), the diff itself (untracked
+files included) is saved as `results/diffs/<hash>.diff`, to be committed
+with the results, and the line and the runner's last words give the
+commands that rebuild that tree in a worktree of its own:
+`git worktree add ../sknebula-<hash> <commit> && git -C ../sknebula-<hash>
+apply "$PWD/benchmarks/results/diffs/<hash>.diff"`. A diff that no results
+file names any more is removed when a table is written. Quick runs
+(`--quick`) write to a scratch folder and need no flag. (Older files that
+say only `+ uncommitted changes` predate this: their diff was not kept.)
+
 The user guide quotes these tables through the `:bench:` role
 (`` :bench:`front | defaults | fit s (median)` ``, docs/_bench.py), read
 from the files when the docs build, and README's sentence on the demo is

@@ -6,6 +6,7 @@
     python -m benchmarks.run --all --quick     # each script's --smoke run, into a scratch folder
     python -m benchmarks.run --all --quick --jobs 2   # two at a time
     python -m benchmarks.run --list            # the manifest, with each run's expected time
+    python -m benchmarks.run NAME --allow-dirty    # from uncommitted code, its diff recorded
 
 Each run is its script's command from the manifest, in a fresh process; it
 writes results/<suite>/<name>.md itself (``_common.write_result`` heads the
@@ -25,6 +26,18 @@ compiles numba code for tens of seconds
 (``--with-peers`` keeps them). A run whose ``needs`` are not installed is
 skipped there, and refused in a full run (it would write a table without
 those rows over the real one).
+
+A full run writes into results/ from committed code only: it refuses to
+start when sknebula/ or benchmarks/ (results/ and the README it writes
+aside) differ from the checkout's commit, naming the files. With
+``--allow-dirty`` it runs anyway, and each results file's ``commit:`` line
+names the uncommitted diff by its SHA-256 (``+ uncommitted changes (diff
+sha256 ...)``); the diff itself is saved as
+``results/diffs/<hash>.diff`` (commit it with the results), and the line
+and the runner's last words give the commands that rebuild the tree in a
+worktree of its own (``git worktree add``, then ``git apply``). A diff no
+results file names any more is removed when a table is written. Quick runs
+write to a scratch folder and need no flag.
 """
 
 import argparse
@@ -42,6 +55,7 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
+from . import _common
 from ._common import OUT_ENV, ROOT, commit, manifest, not_installed, result_path
 from ._inprocess import run_script
 
@@ -185,6 +199,10 @@ def main(argv=None):
     parser.add_argument("--dry-run", action="store_true", help="print the commands and stop")
     parser.add_argument("--no-report", action="store_true",
                         help="do not rewrite the pages from the results afterwards")
+    parser.add_argument("--allow-dirty", action="store_true",
+                        help="write results from a tree with uncommitted changes to sknebula/ "
+                             "or benchmarks/, saving their diff in benchmarks/results/diffs/ "
+                             "and its hash in each results file (refused by default)")
     args = parser.parse_args(argv)
     runs = manifest()
     if args.list:
@@ -215,8 +233,25 @@ def main(argv=None):
                          "overwrite them with today's code (check out the commit first): "
                          + ", ".join(f"{n} ({runs[n]['commit']})" for n in pinned))
     todo = [name for name, _ in todo]
-
     env = dict(os.environ)
+    env.pop(_common.ALLOW_DIRTY_ENV, None)
+    recorded = None
+    if not args.quick:
+        # A full run writes into results/: from committed code only, unless
+        # asked, and then with the diff that makes the tree it ran.
+        changed = _common.changed_files()
+        if changed and not args.allow_dirty:
+            if not args.dry_run:
+                raise SystemExit(_common.dirty_message(changed))
+            print("note: the tree has uncommitted changes; this run would be refused "
+                  "without --allow-dirty", flush=True)
+        if changed and args.allow_dirty:
+            env[_common.ALLOW_DIRTY_ENV] = "1"
+            diff = _common.uncommitted_diff()
+            recorded = (_common.head(), _common.diff_hash(diff))
+            print(f"uncommitted changes to {len(changed)} file(s), recorded: diff sha256 "
+                  f"{recorded[1]}, saved as benchmarks/results/diffs/{recorded[1]}.diff by "
+                  f"the first table written", flush=True)
     out = None
     if args.quick:
         out = (args.out or Path(tempfile.gettempdir()) / "sknebula-bench-quick").resolve()
@@ -285,6 +320,10 @@ def main(argv=None):
         from . import report
 
         report.main()
+    if recorded and len(failed) < len(todo):
+        print(f"These results ran on {recorded[0]} + uncommitted changes (diff sha256 "
+              f"{recorded[1]}); their headers say so. Commit the diff file with them; to "
+              f"recover the tree they ran on: {_common.recover_command(*recorded)}")
     if failed:
         print(f"failed: {', '.join(failed)}")
         return 1

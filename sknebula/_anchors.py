@@ -133,6 +133,7 @@ def evenly_spaced(n, max_rows):
     return np.arange(0, n, -(-n // max_rows))
 
 
+@single_threaded
 def _candidate_centres(mu, n_clusters, n_candidates, random_state, max_rows=PLACEMENT_ROWS):
     """``n_candidates`` k-means solutions (one k-means++ start each, on one
     thread, see :func:`_kmeans_centres`), fitted on at most ``max_rows``

@@ -1,6 +1,7 @@
 """Training datasets: samples paired with a neighbour, drawn each step."""
 
 import functools
+import threading
 import warnings
 
 import numpy as np
@@ -53,10 +54,24 @@ def single_threaded(function):
 
     @functools.wraps(function)
     def on_one_thread(*args, **kwargs):
-        with threadpool_limits(limits=1):
+        # Already on one thread (a single-threaded function calling
+        # another): setting the limits again would change nothing, and
+        # threadpool_limits reads the process's loaded libraries each time.
+        if getattr(_ONE_THREAD, "depth", 0):
             return function(*args, **kwargs)
+        with threadpool_limits(limits=1):
+            _ONE_THREAD.depth = 1
+            try:
+                return function(*args, **kwargs)
+            finally:
+                _ONE_THREAD.depth = 0
 
     return on_one_thread
+
+
+# Whether this thread runs inside single_threaded (threads of a threaded
+# search each set the limits themselves, as before).
+_ONE_THREAD = threading.local()
 
 
 def _faiss():

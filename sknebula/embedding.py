@@ -6,6 +6,7 @@ reconstruction and no negatives. Inference uses the un-augmented input
 only, so ``transform``, ``score_samples`` and friends are deterministic.
 """
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -499,11 +500,14 @@ class VariationalJointEmbedding(OutlierMixin, _SiameseBase):
         What ``score_samples`` computes (formulas above): minus the mean
         distance to the ``score_neighbors`` nearest training samples in the
         backbone's feature space, or the polar Student-t mixture likelihood
-        of the embedding. Read at scoring time; ``offset_`` is set at fit
-        time for the score chosen then.
+        of the embedding. Fixed at fit (``anomaly_score_``), like
+        ``offset_``: changing it with ``set_params`` takes effect at the
+        next fit, and until then the scoring methods warn and keep the
+        fitted score, so that scores and threshold never mix two scales.
     score_neighbors : int, default=5
         Number of nearest training samples the "knn" score averages over
-        (at most the number of training samples less one).
+        (at most the number of training samples less one). Fixed at fit
+        (``score_neighbors_``), as ``anomaly_score`` is.
     decorrelation : float, default=1.0
         Weight of a penalty on the squared off-diagonal covariances of the
         embeddings over each batch (as in VICReg), added to the negative
@@ -516,17 +520,26 @@ class VariationalJointEmbedding(OutlierMixin, _SiameseBase):
     Attributes
     ----------
     offset_ : float
-        Threshold on ``score_samples``: ``decision_function = score_samples
-        - offset_`` and negative values are outliers (scikit-learn's
-        convention, as in ``IsolationForest``).
+        Threshold on ``score_samples`` (scikit-learn's convention, as in
+        ``IsolationForest``): ``decision_function = score_samples -
+        offset_``, and ``predict`` calls a sample an outlier where that is
+        negative, i.e. where ``score_samples < offset_``.
     threshold_ : float
-        The same threshold under PyOD's name, on the scale of
-        ``score_samples`` (higher is more normal). PyOD's own ``threshold_``
-        is on its outlier scores, which grow with abnormality: there it is
-        ``-offset_``.
+        The same threshold in PyOD's convention, on the scale of
+        ``decision_scores_`` (outlier scores, higher is more abnormal):
+        ``threshold_ = -offset_``, so ``decision_scores_ > threshold_``
+        marks exactly the training samples that ``predict`` calls outliers.
     decision_scores_ : ndarray of shape (n_samples,)
         Outlier scores of the training samples in PyOD's convention
         (``-score_samples``, leave-one-out; higher is more abnormal).
+    anomaly_score_ : {"knn", "likelihood"}
+        The score the model was fitted with, which ``score_samples``,
+        ``decision_function``, ``predict``, ``offset_``, ``threshold_`` and
+        ``decision_scores_`` all use.
+    score_neighbors_ : int
+        Number of nearest training samples the "knn" score averages over
+        (``score_neighbors``, at most the number of training samples less
+        one).
     embeddings_ : ndarray of shape (n_samples, latent_dim)
         Embeddings ``e(x_i)`` of the clean training samples, the centres of
         the "likelihood" score's mixture.
@@ -651,6 +664,9 @@ class VariationalJointEmbedding(OutlierMixin, _SiameseBase):
             X, lambda m, x: m.posterior(x)
         )
         self.features_ = self._backbone_features(X)
+        # The score and its threshold are fixed here, together (see _score).
+        self.anomaly_score_ = self.anomaly_score
+        self.score_neighbors_ = self._effective_score_neighbors()
         scores = self._score(X)
         if self.contamination == "auto":
             median = np.median(scores)
@@ -658,18 +674,43 @@ class VariationalJointEmbedding(OutlierMixin, _SiameseBase):
             self.offset_ = float(median - 3.0 * spread)
         else:
             self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
-        self.threshold_ = self.offset_
+        # PyOD's convention: outlier scores grow with abnormality, and
+        # decision_scores_ > threshold_ <=> scores < offset_ <=> predict == -1.
+        self.threshold_ = -self.offset_
         self.decision_scores_ = -scores
         return self
 
+    def _effective_score_neighbors(self):
+        return min(self.score_neighbors, max(len(self.features_) - 1, 1))
+
     def _score(self, X):
-        if self.anomaly_score == "knn":
+        """The fitted score of validated X, on the scale of ``offset_``."""
+        changed = []
+        if self.anomaly_score != self.anomaly_score_:
+            changed.append(f"anomaly_score={self.anomaly_score!r}")
+        if self.anomaly_score_ == "knn" and self._effective_score_neighbors() != self.score_neighbors_:
+            changed.append(f"score_neighbors={self.score_neighbors!r}")
+        if self.anomaly_score_ == "likelihood" and self.df != self.net_.criterion_.df:
+            changed.append(f"df={self.df!r}")
+        if changed:
+            warnings.warn(
+                f"{type(self).__name__} was fitted with anomaly_score="
+                f"{self.anomaly_score_!r}, score_neighbors={self.score_neighbors_!r}, "
+                f"df={self.net_.criterion_.df!r}; what was set since ({', '.join(changed)}) "
+                "takes effect at the next fit. Until then score_samples, "
+                "decision_function, predict, offset_ and threshold_ keep the fitted "
+                "score, so that scores and threshold share one scale: refit to use "
+                "the new setting.",
+                UserWarning,
+                stacklevel=3,
+            )
+        if self.anomaly_score_ == "knn":
             return self._knn_score(X)
         return self._likelihood_score(X)
 
     def _knn_score(self, X):
         memory = torch.from_numpy(self.features_)
-        k = min(self.score_neighbors, max(len(memory) - 1, 1))
+        k = self.score_neighbors_
 
         def fn(m, x):
             f = m.encoder(x)
@@ -682,6 +723,7 @@ class VariationalJointEmbedding(OutlierMixin, _SiameseBase):
         radial_log_scale = float(module.radial_log_scale.detach())
         memory = torch.from_numpy(self.embeddings_)
         memory_logvar = torch.from_numpy(self.posterior_log_vars_)
+        df = self.net_.criterion_.df
 
         def fn(m, x):
             e = m.posterior(x)[0]
@@ -690,7 +732,7 @@ class VariationalJointEmbedding(OutlierMixin, _SiameseBase):
                 memory.to(device=x.device, dtype=x.dtype),
                 memory_logvar.to(device=x.device, dtype=x.dtype),
                 radial_log_scale,
-                self.df,
+                df,
                 leave_out_self=True,
             )
 
@@ -719,12 +761,11 @@ class VariationalJointEmbedding(OutlierMixin, _SiameseBase):
     def score_samples(self, X):
         """Normality of each sample (higher = more normal).
 
-        With ``anomaly_score="knn"``,
+        The score is the one fitted (``anomaly_score_``). With "knn",
         ``-(1/k) sum_{j<=k} ||f(x) - f(x_(j))||``: minus the mean Euclidean
         distance from the un-augmented input's backbone features to those
-        of its ``k = score_neighbors`` nearest clean training samples. With
-        ``anomaly_score="likelihood"``,
-        ``log (1/N) sum_i p(e(x) | z = e(x_i))``: the polar Student-t
+        of its ``k = score_neighbors_`` nearest clean training samples. With
+        "likelihood", ``log (1/N) sum_i p(e(x) | z = e(x_i))``: the polar Student-t
         likelihood of the input's embedding placed at every clean training
         embedding with that sample's posterior scale ``s(x_i)``, averaged in
         probability. Both are deterministic. A training sample equal to
@@ -746,6 +787,10 @@ class VariationalJointEmbedding(OutlierMixin, _SiameseBase):
 
     def decision_function(self, X):
         """``score_samples(X) - offset_``; negative values are outliers.
+
+        scikit-learn's sign: higher is more normal. PyOD's outlier score of
+        ``X`` (the scale of ``decision_scores_`` and ``threshold_``) is
+        ``-score_samples(X)``.
 
         Parameters
         ----------
@@ -770,6 +815,7 @@ class VariationalJointEmbedding(OutlierMixin, _SiameseBase):
         Returns
         -------
         labels : ndarray of shape (n_samples,)
-            +1 where ``decision_function(X) >= 0``, -1 elsewhere.
+            +1 where ``decision_function(X) >= 0``, -1 elsewhere: -1 exactly
+            where ``-score_samples(X) > threshold_``.
         """
         return np.where(self.decision_function(X) >= 0, 1, -1)

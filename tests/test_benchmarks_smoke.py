@@ -269,3 +269,94 @@ def test_a_quick_run_of_peers_only_needs_their_package():
     assert run._peer_modules(peers_only) == ["tslearn"]
     assert run._peer_modules(["--methods", "NebulaVariationalClusterer", "tslearn KShape"]) == []
     assert run._peer_modules(["--threads", "1"]) == []
+
+
+# ------------------------------------------ results from uncommitted code
+
+def _git(root, *args):
+    import subprocess
+
+    return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+                          cwd=root, check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture
+def checkout(tmp_path, monkeypatch):
+    """A git checkout of its own, with sknebula/ and benchmarks/results/,
+    that benchmarks._common reads in place of the repository."""
+    from benchmarks import _common
+
+    root = tmp_path / "repo"
+    (root / "sknebula").mkdir(parents=True)
+    (root / "benchmarks" / "results").mkdir(parents=True)
+    (root / "sknebula" / "core.py").write_text("A = 1\n")
+    (root / "benchmarks" / "results" / "old.md").write_text("old table\n")
+    _git(root, "init", "-q")
+    _git(root, "add", ".")
+    _git(root, "commit", "-q", "-m", "start")
+    monkeypatch.setattr(_common, "ROOT", root)
+    monkeypatch.setattr(_common, "RESULTS", root / "benchmarks" / "results")
+    monkeypatch.delenv(_common.OUT_ENV, raising=False)
+    monkeypatch.delenv(_common.ALLOW_DIRTY_ENV, raising=False)
+    return root
+
+
+def test_results_are_not_written_from_uncommitted_code(checkout, monkeypatch, capsys):
+    from benchmarks import _common
+
+    result = checkout / "benchmarks" / "results" / "made-up.md"
+    # The runner's own outputs do not make the tree dirty.
+    (checkout / "benchmarks" / "results" / "old.md").write_text("rerun table\n")
+    assert _common.changed_files() == []
+    _common.write_result("made-up", "A table", "| a |", echo=False)
+    assert "- commit: " + _common.head() + "\n" in result.read_text()
+
+    (checkout / "sknebula" / "core.py").write_text("A = 2\n")
+    (checkout / "sknebula" / "new.py").write_text("B = 1\n")
+    assert _common.changed_files() == ["sknebula/core.py", "sknebula/new.py"]
+    before = result.read_text()
+    with pytest.raises(SystemExit, match=r"Not written to benchmarks/results/made-up\.md.*"
+                                         r"sknebula/core\.py, sknebula/new\.py.*--allow-dirty"):
+        _common.write_result("made-up", "A table", "| b |", echo=False)
+    assert result.read_text() == before
+    # The runner refuses before it runs anything; a quick run, into a
+    # scratch folder, and a dry run go ahead.
+    from benchmarks import run
+
+    with pytest.raises(SystemExit, match="Uncommitted changes.*sknebula/core.py.*--allow-dirty"):
+        run.main(["ablation", "--no-report"])
+    assert run.main(["ablation", "--quick", "--dry-run"]) == 0
+    assert run.main(["ablation", "--dry-run"]) == 0
+    assert "would be refused without --allow-dirty" in capsys.readouterr().out
+    assert run.main(["ablation", "--dry-run", "--allow-dirty"]) == 0
+    digest = _common.diff_hash(_common.uncommitted_diff())
+    assert f"recorded: diff sha256 {digest}" in capsys.readouterr().out
+
+
+def test_results_from_uncommitted_code_record_a_diff_that_recovers_it(checkout, monkeypatch):
+    import subprocess
+
+    from benchmarks import _common
+
+    (checkout / "sknebula" / "core.py").write_text("A = 2\n")
+    (checkout / "sknebula" / "new.py").write_text("B = 1\n")
+    monkeypatch.setenv(_common.ALLOW_DIRTY_ENV, "1")
+    _common.write_result("made-up", "A table", "| a |", echo=False)
+    text = (checkout / "benchmarks" / "results" / "made-up.md").read_text()
+    head = _common.head()
+    digest = _common.diff_hash(_common.uncommitted_diff())
+    saved = checkout / "benchmarks" / "results" / "diffs" / f"{digest}.diff"
+    assert _common.diff_hash(saved.read_bytes()) == digest
+    assert f"- commit: {head} + uncommitted changes (diff sha256 {digest}, saved as " in text
+    # The command the header gives rebuilds the tree the table came from.
+    recover = _common.recover_command(head, digest)
+    assert f"`{recover}`" in text
+    subprocess.run(recover, shell=True, cwd=checkout, check=True, capture_output=True)
+    rebuilt = checkout.parent / f"sknebula-{digest}"
+    assert (rebuilt / "sknebula" / "core.py").read_text() == "A = 2\n"
+    assert (rebuilt / "sknebula" / "new.py").read_text() == "B = 1\n"
+    # Rerun from a clean tree, the table no longer names the diff, which goes.
+    _git(checkout, "checkout", "sknebula/core.py")
+    (checkout / "sknebula" / "new.py").unlink()
+    _common.write_result("made-up", "A table", "| a |", echo=False)
+    assert not saved.exists()

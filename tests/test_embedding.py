@@ -240,20 +240,62 @@ def test_vje_outlier_conventions(anomaly_score, contamination, digit_split):
     # scikit-learn's and PyOD's conventions: the threshold is the contamination
     # quantile of the leave-one-out training scores, and predict flags that share.
     X, *_ = digit_split
-    train, new = X[:300], X[300:400]
+    # 301 samples: the 5% quantile falls on a training score (a tie).
+    train, new = X[:301], X[301:400]
     est = VariationalJointEmbedding(
         anomaly_score=anomaly_score, contamination=contamination, **FAST, random_state=0
     ).fit(train)
+    assert est.anomaly_score_ == anomaly_score
     train_scores = est.score_samples(train)
-    assert est.threshold_ == est.offset_
-    assert est.threshold_ == pytest.approx(np.percentile(train_scores, 100 * contamination))
-    np.testing.assert_allclose(est.decision_scores_, -train_scores)
+    assert est.offset_ == pytest.approx(np.percentile(train_scores, 100 * contamination))
+    np.testing.assert_array_equal(est.decision_scores_, -train_scores)
+    # PyOD's idiom marks exactly the training samples predict calls outliers,
+    # ties included (an outlier is strictly beyond the threshold both ways).
+    assert est.threshold_ == -est.offset_
     labels = est.predict(train)
+    np.testing.assert_array_equal(est.decision_scores_ > est.threshold_, labels == -1)
+    if contamination == 0.05:
+        assert (train_scores == est.offset_).any()
     assert set(labels.tolist()) == {-1, 1}
     assert (labels == -1).mean() == pytest.approx(contamination, abs=1 / len(train))
-    np.testing.assert_allclose(est.decision_function(new), est.score_samples(new) - est.threshold_)
-    expected = np.where(est.decision_function(new) >= 0, 1, -1)
-    np.testing.assert_array_equal(est.predict(new), expected)
+    np.testing.assert_allclose(est.decision_function(new), est.score_samples(new) - est.offset_)
+    np.testing.assert_array_equal(
+        est.predict(new), np.where(-est.score_samples(new) > est.threshold_, -1, 1)
+    )
+
+
+def test_vje_scoring_settings_changed_after_fit_warn_and_keep_one_scale(digit_split):
+    # set_params(anomaly_score=...) after a fit once scored on the new scale
+    # against the offset_ of the fitted one. The fitted score is kept, with a
+    # warning, until a refit.
+    from benchmarks.anomaly import likelihood_scores
+
+    X, *_ = digit_split
+    train, new = X[:200], X[200:260]
+    est = VariationalJointEmbedding(**FAST, random_state=0).fit(train)
+    knn = est.score_samples(new)
+    offset, labels = est.offset_, est.predict(new)
+    for change in ({"anomaly_score": "likelihood"}, {"score_neighbors": 2}):
+        est.set_params(**change)
+        name = next(iter(change))
+        with pytest.warns(UserWarning, match=f"fitted with anomaly_score='knn'.*{name}.*refit"):
+            np.testing.assert_array_equal(est.score_samples(new), knn)
+        with pytest.warns(UserWarning, match="next fit"):
+            np.testing.assert_array_equal(est.decision_function(new), knn - offset)
+        with pytest.warns(UserWarning, match="next fit"):
+            np.testing.assert_array_equal(est.predict(new), labels)
+        est.set_params(anomaly_score="knn", score_neighbors=5)
+    # A refit takes the new score up, threshold and training scores with it.
+    est.set_params(anomaly_score="likelihood").fit(train)
+    assert est.anomaly_score_ == "likelihood"
+    likelihood = est.score_samples(new)
+    assert not np.allclose(likelihood, knn)
+    np.testing.assert_array_equal(est.decision_scores_, -est.score_samples(train))
+    assert est.offset_ == pytest.approx(np.percentile(est.score_samples(train), 10))
+    # The benchmark's likelihood row, read from the default score's fit (the
+    # score does not enter the training), is this refit's score.
+    default_fit = clone(est).set_params(anomaly_score="knn").fit(train)
+    np.testing.assert_allclose(likelihood_scores(default_fit, new), likelihood, rtol=1e-9)
 
 
 def test_vje_knn_score_is_the_mean_backbone_distance(digit_split):
