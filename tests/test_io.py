@@ -631,3 +631,6 @@ def test_files_written_by_the_previous_release_still_load(name):
                                atol=1e-9)
     if f"{name}_predict" in outputs:
         np.testing.assert_array_equal(est.predict(X), outputs[f"{name}_predict"])
+    if name == "vje":  # its threshold_ now on the scale of decision_scores_
+        assert est.anomaly_score_ == est.anomaly_score
+        np.testing.assert_array_equal(est.decision_scores_ > est.threshold_, est.predict(X) == -1)

@@ -64,8 +64,24 @@ def _required(est):
     if isinstance(est, LabelDisentangledVAE):
         names += ["classes_", "class_means_", "reconstruction_"]
     if isinstance(est, VariationalJointEmbedding):
-        names += ["embeddings_", "posterior_log_vars_", "features_", "offset_"]
+        names += ["embeddings_", "posterior_log_vars_", "features_", "offset_",
+                  "anomaly_score_", "score_neighbors_"]
     return names
+
+
+def upgrade(est):
+    """Give a fitted estimator from a file of an earlier release what this
+    one reads (format 1 files are still read): a VJE fixes its score at fit
+    since 0.1.0's files, whose threshold_ was on the score_samples scale."""
+    from ..embedding import VariationalJointEmbedding
+
+    if isinstance(est, VariationalJointEmbedding) and not hasattr(est, "anomaly_score_"):
+        est.anomaly_score_ = est.anomaly_score
+        if hasattr(est, "features_") and hasattr(est, "score_neighbors"):
+            n = len(est.features_) if isinstance(est.features_, np.ndarray) else 2
+            est.score_neighbors_ = min(est.score_neighbors, max(n - 1, 1))
+        if hasattr(est, "offset_") and getattr(est, "threshold_", None) == est.offset_:
+            est.threshold_ = -est.offset_
 
 
 def check_fitted(est):
@@ -108,6 +124,11 @@ def check_fitted(est):
         _array(est, "features_", est.features_, "f", (None, None))
         if len(est.features_) == 0 or n_samples == 0:
             _fail(est, "features_", "a non-empty reference set")
+        if est.anomaly_score_ not in ("knn", "likelihood"):
+            _fail(est, "anomaly_score_", "'knn' or 'likelihood'")
+        most = max(len(est.features_) - 1, 1)
+        if not (_is_int(est.score_neighbors_) and est.score_neighbors_ <= most):
+            _fail(est, "score_neighbors_", f"an int in [1, {most}]")
     if hasattr(est, "images_centred_") and not isinstance(est.images_centred_, (bool, np.bool_)):
         _fail(est, "images_centred_", "a bool")
     for name in ("offset_", "threshold_"):

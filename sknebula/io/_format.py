@@ -157,6 +157,7 @@ def _check_shapes(est, tensors):
 
 def _decode_net(est, doc, reader, device):
     numbers, criterion = _net_params(est, doc.get("params"))
+    _attributes.upgrade(est)
     _attributes.check_fitted(est)
     planned, state = _check_shapes(est, reader.tensors)
     _attributes.check_module(est, planned)
