@@ -634,3 +634,51 @@ def test_files_written_by_the_previous_release_still_load(name):
     if name == "vje":  # its threshold_ now on the scale of decision_scores_
         assert est.anomaly_score_ == est.anomaly_score
         np.testing.assert_array_equal(est.decision_scores_ > est.threshold_, est.predict(X) == -1)
+
+
+# What a reviewer's crafted files found (each loaded, or escaped load as
+# another error than ValueError, before these checks).
+@pytest.mark.parametrize("name, where, value", [
+    ("clusterer", "foo_", {"__kind__": "object_array", "dtype": "|O", "shape": [2**1100],
+                           "items": []}),
+    ("clusterer", "images_centred_", True),
+    ("clusterer", "feature_names_in_", {"__kind__": "object_array", "dtype": "|O",
+                                        "shape": [5], "items": [1, 2, None, True, "e"]}),
+    ("clusterer", "_sklearn_output_config", {"__kind__": "dict", "items": [["predict", "pandas"]]}),
+    ("clusterer", "threshold_", float("nan")),
+    ("vje", "offset_", {"__kind__": "scalar", "dtype": "<f2", "value": 1e9}),
+], ids=["huge-shape", "centred-vectors", "mixed-feature-names", "output-config",
+        "nan-threshold", "inf-offset"])
+def test_crafted_attributes_are_refused(name, where, value, fitted, tmp_path):
+    path = tmp_path / "m.safetensors"
+    skio.dump(fitted[name], path)
+    metadata, doc, tensors = skio._format.read(path.read_bytes())
+    doc["attributes"][where] = value
+    _rewrite(path, metadata, doc, tensors)
+    with pytest.raises(ValueError):
+        skio.load(path)
+
+
+def test_a_random_state_of_huge_keys_is_refused(tmp_path):
+    keys = {"__kind__": "object_array", "dtype": "|O", "shape": [624], "items": [2**70] * 624}
+    path = _with_param(tmp_path / "m.safetensors", NebulaAutoencoder(), "random_state",
+                       {"__kind__": "RandomState", "keys": keys, "pos": 0, "has_gauss": 0,
+                        "cached": 0.0})
+    with pytest.raises(ValueError, match="random state"):
+        skio.load(path)
+
+
+def test_callback_parameters_name_no_code_but_a_policy(tmp_path):
+    from skorch.callbacks import LRScheduler, PrintLog
+    from torch.optim.lr_scheduler import StepLR
+
+    est = NebulaAutoencoder(callbacks=[("lr", LRScheduler(policy=StepLR, step_size=2))])
+    skio.dump(est, tmp_path / "ok.safetensors")
+    assert skio.load(tmp_path / "ok.safetensors").callbacks[0][1].policy is StepLR
+    policy = {"__kind__": "import", "name": "torch.optim.lr_scheduler.LambdaLR"}
+    printer = {"__kind__": "object", "class": "skorch.callbacks.logging.PrintLog",
+               "params": {"__kind__": "dict", "items": [["sink", policy]]}}
+    path = _with_param(tmp_path / "m.safetensors", NebulaAutoencoder(), "callbacks", [printer])
+    with pytest.raises(ValueError, match="only a value may stand"):
+        skio.load(path)
+    assert PrintLog  # the class the crafted file names

@@ -6,6 +6,8 @@ checked against the type and shape that ``fit`` gives it, before the
 estimator is handed back. Other fitted attributes are kept as plain data.
 """
 
+import importlib.util
+import math
 from numbers import Integral, Real
 
 import numpy as np
@@ -14,6 +16,7 @@ import numpy as np
 _MAX_SAMPLE_AXES = 5
 _MAX_AXIS = 2**31 - 1
 _OUTPUT_CONFIGS = {"default", "pandas", "polars"}
+_OUTPUT_METHODS = {"transform", "fit_transform"}
 
 
 def _fail(est, name, what):
@@ -25,7 +28,7 @@ def _is_int(value, low=1):
 
 
 def _is_float(value):
-    return isinstance(value, Real) and not isinstance(value, bool)
+    return isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _shape(est, name, value):
@@ -99,6 +102,8 @@ def check_fitted(est):
         _fail(est, "n_features_in_", f"input_shape_[0] = {est.input_shape_[0]}")
     if hasattr(est, "feature_names_in_"):
         _array(est, "feature_names_in_", est.feature_names_in_, "OU", (est.n_features_in_,))
+        if not all(isinstance(name, str) for name in est.feature_names_in_.tolist()):
+            _fail(est, "feature_names_in_", "an array of strings")
     _positive(est, "batch_size_", est.batch_size_)
     if hasattr(est, "target_shape_"):
         _shape(est, "target_shape_", est.target_shape_)
@@ -129,15 +134,24 @@ def check_fitted(est):
         most = max(len(est.features_) - 1, 1)
         if not (_is_int(est.score_neighbors_) and est.score_neighbors_ <= most):
             _fail(est, "score_neighbors_", f"an int in [1, {most}]")
-    if hasattr(est, "images_centred_") and not isinstance(est.images_centred_, (bool, np.bool_)):
-        _fail(est, "images_centred_", "a bool")
+    if hasattr(est, "images_centred_"):
+        if not isinstance(est.images_centred_, (bool, np.bool_)):
+            _fail(est, "images_centred_", "a bool")
+        kind = est._sample_kind()  # a ValueError where sample_shape does not fit
+        if est.images_centred_ and not (kind.name == "image" and len(kind.layout) in (2, 3)):
+            _fail(est, "images_centred_", f"False for samples of kind {kind.name!r}")
     for name in ("offset_", "threshold_"):
         if hasattr(est, name) and not _is_float(getattr(est, name)):
             _fail(est, name, "a number")
     config = getattr(est, "_sklearn_output_config", {})
     if not (isinstance(config, dict) and all(
-            isinstance(k, str) and v in _OUTPUT_CONFIGS for k, v in config.items())):
+            k in _OUTPUT_METHODS and v in _OUTPUT_CONFIGS for k, v in config.items())):
         _fail(est, "_sklearn_output_config", f"a set_output configuration ({_OUTPUT_CONFIGS})")
+    missing = [v for v in config.values()
+               if v != "default" and importlib.util.find_spec(v) is None]
+    if missing:
+        raise ValueError(f"The file's model returns {missing[0]} data frames, and "
+                         f"{missing[0]} is not installed here.")
 
 
 def check_module(est, module):

@@ -161,11 +161,11 @@ def _decode_net(est, doc, reader, device):
     _attributes.check_fitted(est)
     planned, state = _check_shapes(est, reader.tensors)
     _attributes.check_module(est, planned)
-    with global_state_kept():
-        module = est._build_module()
     try:
+        with global_state_kept():
+            module = est._build_module()
         module.load_state_dict(state, strict=True)
-    except RuntimeError as exc:
+    except (RuntimeError, MemoryError) as exc:
         raise ValueError(f"The file's tensors do not fit its module: {exc}") from None
     history = reader.decode(doc.get("history"))
     if not isinstance(history, list) or not all(isinstance(e, dict) for e in history):
@@ -179,7 +179,7 @@ def _decode_net(est, doc, reader, device):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             net.initialize()
-    except (TypeError, ValueError, KeyError) as exc:
+    except (TypeError, ValueError, KeyError, RuntimeError) as exc:
         raise ValueError(f"The file's net does not initialise: {exc!r}") from None
     net.history = History(history)
     net.module_.eval()
@@ -439,7 +439,8 @@ def load(file, device="cpu"):
         )
     try:
         return _rebuild(doc, _values.Reader(tensors), str(torch.device(device)))
-    except (KeyError, TypeError, IndexError, AttributeError, RecursionError) as exc:
+    except (KeyError, TypeError, IndexError, AttributeError, RecursionError,
+            ArithmeticError) as exc:
         raise ValueError(f"The file's estimator description is corrupt: {exc!r}") from None
 
 

@@ -104,8 +104,9 @@ class Writer:
             k: v for k, v in value.get_params(deep=False).items()
             if k not in signature or signature[k].default is not v
         }
-        return {"__kind__": "object", "class": name,
-                "params": self.encode(dict(params), f"{where}.params", _names.LR_POLICY)}
+        items = [[k, self.encode(v, f"{where}.params[{k!r}]", _object_slot(k))]
+                 for k, v in params.items()]
+        return {"__kind__": "object", "class": name, "params": {"__kind__": "dict", "items": items}}
 
     def _array(self, value, where):
         if _NUMERIC_DTYPE.fullmatch(value.dtype.str):
@@ -196,9 +197,14 @@ class Reader:
             return _names.resolve(value.get("name"), slot)
         if kind == "object" and slot in (_names.AUGMENTATION, _names.CALLBACK):
             cls = _names.resolve(value.get("class"), slot)
-            params = self.decode(value.get("params"), _names.LR_POLICY, depth + 1)
-            if not isinstance(params, dict) or not all(isinstance(k, str) for k in params):
+            entries = value.get("params")
+            if not (isinstance(entries, dict) and entries.get("__kind__") == "dict"
+                    and isinstance(entries.get("items"), list)
+                    and all(isinstance(p, list) and len(p) == 2 and isinstance(p[0], str)
+                            for p in entries["items"])):
                 raise ValueError(f"The parameters of {value.get('class')!r} are no dict.")
+            params = {k: self.decode(v, _object_slot(k), depth + 1)
+                      for k, v in entries["items"]}
             try:
                 return cls(**params)
             except (TypeError, ValueError) as exc:
@@ -209,7 +215,8 @@ class Reader:
         dtype = _dtype(value.get("dtype"), _STRING_DTYPE)
         shape = _list(value, "shape")
         items = [_plain(v, "array item") for v in _list(value, "items")]
-        if len(shape) > MAX_DEPTH or any(type(n) is not int or n < 0 for n in shape) or (
+        if len(shape) > MAX_DEPTH or any(type(n) is not int or not 0 <= n <= 2**31
+                                         for n in shape) or (
                 int(np.prod(shape, dtype=np.float64)) != len(items)):
             raise ValueError(f"The file's array of {len(items)} items has shape {shape}.")
         if dtype.itemsize > 4 * MAX_STRING_WIDTH or len(items) * dtype.itemsize > MAX_ITEMS_BYTES:
@@ -223,20 +230,26 @@ class Reader:
 
     def _random_state(self, value):
         keys = self.decode(value.get("keys"))
-        if not isinstance(keys, np.ndarray) or keys.shape != (624,):
+        if not isinstance(keys, np.ndarray) or keys.shape != (624,) or keys.dtype.kind not in "iu":
             raise ValueError("The file's random state is not a Mersenne Twister state.")
         try:
             state = np.random.RandomState()
             state.set_state(("MT19937", keys.astype(np.uint32), _int(value.get("pos"), "pos"),
                              _int(value.get("has_gauss"), "has_gauss", 0, 1),
                              float(_plain(value.get("cached"), "cached"))))
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:
             raise ValueError(f"The file's random state is corrupt: {exc}") from None
         return state
 
 
 _TENSOR_DTYPES = (torch.bool, torch.uint8, torch.int8, torch.int16, torch.int32,
                   torch.int64, torch.float16, torch.float32, torch.float64)
+
+
+def _object_slot(param):
+    """What a parameter of a stored callback or view generator may name:
+    an LRScheduler's ``policy`` a scheduler class, the rest nothing."""
+    return _names.LR_POLICY if param == "policy" else None
 
 
 def _list(value, key):
