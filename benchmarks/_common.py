@@ -1,5 +1,6 @@
 """Shared helpers of the benchmark scripts: machine line, tables, results."""
 
+import copy
 import datetime
 import hashlib
 import importlib.util
@@ -33,8 +34,16 @@ RUNNING_MODULE = None
 
 def manifest():
     """The runs of benchmarks/runs.toml, by name (the results file's name)."""
-    with MANIFEST.open("rb") as f:
-        return tomllib.load(f)["runs"]
+    # Parsed once per version of the file: the docs' :bench: roles and the
+    # result paths ask for it hundreds of times (a copy each, to change).
+    stamp = MANIFEST.stat().st_mtime_ns
+    if _MANIFEST_CACHE.get("key") != (MANIFEST, stamp):
+        with MANIFEST.open("rb") as f:
+            _MANIFEST_CACHE.update(key=(MANIFEST, stamp), runs=tomllib.load(f)["runs"])
+    return copy.deepcopy(_MANIFEST_CACHE["runs"])
+
+
+_MANIFEST_CACHE = {}
 
 
 def result_path(name):

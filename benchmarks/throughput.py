@@ -151,9 +151,9 @@ def overhead_table(sizes, max_epochs="auto", device="cpu", repeats=3):
     return table, fit_times
 
 
-def _large_fit(path, labels_path, max_epochs="auto"):
+def _large_fit(path, labels_path, max_epochs="auto", threads=2):
     """One default fit from a memory map (run in a fresh process)."""
-    torch.set_num_threads(min(2, os.cpu_count()))
+    torch.set_num_threads(min(threads, os.cpu_count()))
     X = np.load(path, mmap_mode="r")
     y = np.load(labels_path)
     start = time.perf_counter()
@@ -168,7 +168,7 @@ def _large_fit(path, labels_path, max_epochs="auto"):
     print(json.dumps(out), flush=True)
 
 
-def large_table(sizes, workdir, max_epochs="auto"):
+def large_table(sizes, workdir, max_epochs="auto", threads=2):
     rows = []
     for n in sizes:
         X, y = synthetic(n)
@@ -178,7 +178,7 @@ def large_table(sizes, workdir, max_epochs="auto"):
         data_mb = X.nbytes / 2**20
         del X
         code = (f"from benchmarks.throughput import _large_fit; "
-                f"_large_fit({str(path)!r}, {str(labels_path)!r}, {max_epochs!r})")
+                f"_large_fit({str(path)!r}, {str(labels_path)!r}, {max_epochs!r}, {threads})")
         done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                               cwd=HERE.parent)
         if done.returncode:
@@ -252,15 +252,19 @@ def main(argv=None):
                         help="runs of each side of the overhead table (the fastest is kept)")
     parser.add_argument("--tables", nargs="*", default=list(TABLES), choices=list(TABLES),
                         help="which tables to run; each writes results/<prefix>-<table>.md")
+    parser.add_argument("--threads", type=int, default=2,
+                        help="torch threads (at most the cores) of the fits but the "
+                             "data-parallel table's, whose ranks take one each")
     parser.add_argument("--prefix", default="throughput",
                         help="results file prefix (throughput-cuda for benchmarks/gpu.sh)")
     args = parser.parse_args(argv)
     if args.smoke:
-        args.sizes, args.large, args.seeds, args.repeats = [300], [2000], 1, 1
-    torch.set_num_threads(min(2, os.cpu_count()))
+        args.sizes, args.large, args.seeds, args.repeats = [300], [500], 1, 1
+    torch.set_num_threads(min(args.threads, os.cpu_count()))
     args.epochs = 4 if args.smoke else "auto"
     args.device = "cuda" if torch.cuda.is_available() else "cpu"
-    NebulaVariationalClusterer(max_epochs=2).fit(synthetic(300)[0])  # warm start-up costs
+    if not args.smoke:  # warm start-up costs, which a smoke run does not time
+        NebulaVariationalClusterer(max_epochs=2).fit(synthetic(300)[0])
     for table in args.tables:
         title, body = TABLES[table](args)
         body = f"device: {args.device} (the estimators' `device=\"auto\"`).\n\n{body}"
@@ -289,7 +293,7 @@ def _overhead(args):
 
 def _large(args):
     with tempfile.TemporaryDirectory() as work:
-        t2 = large_table(args.large, work, args.epochs)
+        t2 = large_table(args.large, work, args.epochs, args.threads)
     return "Throughput: large n from a memory map", (
         f"Each fit at the defaults in a fresh process that opens the float32 data with "
         f"`np.load(path, mmap_mode=\"r\")`; peak RSS is that process's maximum resident set "

@@ -477,11 +477,15 @@ def test_pandas_pickle_pipeline_and_search(blobs):
 
 
 # --------------------------------------------------------- sklearn checks
+# The checks test the API, not the quality: three epochs.
+CHECKS = dict(FAST, max_epochs=3)
+
+
 @parametrize_with_checks(
     [
-        VariationalSimSiam(**FAST),
-        VariationalSimSiam(representation="backbone", **FAST),
-        VariationalJointEmbedding(**FAST),
+        VariationalSimSiam(**CHECKS),
+        VariationalSimSiam(representation="backbone", **CHECKS),
+        VariationalJointEmbedding(**CHECKS),
     ]
 )
 def test_sklearn_compatible(estimator, check):

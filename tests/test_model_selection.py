@@ -54,7 +54,7 @@ def four_blobs():
 def test_search_recovers_the_number_of_blobs(four_blobs):
     X, y = four_blobs
     search = GridSearchCV(
-        NebulaVariationalClusterer(max_epochs=30, **TINY),
+        NebulaVariationalClusterer(max_epochs=15, **TINY),
         {"n_anchors": [2, 3, 4, 6]},
         scoring=UNSUPERVISED_SCORERS,
         refit=parsimonious_refit("latent_silhouette"),

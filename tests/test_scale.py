@@ -78,13 +78,18 @@ def test_auto_batch_makes_the_step_floor_in_the_passes_on_small_data():
 
 
 @pytest.mark.parametrize("make", [NebulaVariationalClusterer, NebulaAutoencoder])
-def test_batch_size_auto_is_resolved_at_fit_and_an_integer_kept(make):
+def test_batch_size_auto_is_resolved_at_fit_and_an_integer_kept(make, monkeypatch):
     X, _ = _blobs()
     params = {k: v for k, v in SMALL.items() if k not in ("batch_size", "max_epochs")}
+    # A tenth of the passes and steps (80 and 320, whose arithmetic the tests
+    # above check), so that the fit at the defaults stays cheap; 8 passes in
+    # the smallest batch make 16 steps, so the floor of steps adds epochs.
+    monkeypatch.setattr(NebulaBase, "_full_passes", 8)
+    monkeypatch.setattr(NebulaBase, "_min_steps", 32)
     est = make(n_anchors=3, **params).fit(X)
     assert est.batch_size == "auto"  # the parameter is left as given
     assert est.batch_size_ == MIN_AUTO_BATCH and est.n_epochs_ == auto_epochs(
-        len(X), 80, batch_size=MIN_AUTO_BATCH, min_steps=320)
+        len(X), 8, batch_size=MIN_AUTO_BATCH, min_steps=32) == 16
     # Whoever fixes the epochs fixes the cost: no smaller batches then.
     assert make(n_anchors=3, max_epochs=2, **params).fit(X).batch_size_ == MAX_AUTO_BATCH
     est = make(n_anchors=3, batch_size=32, max_epochs=2, **params).fit(X)

@@ -5,7 +5,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from sknebula import NebulaAutoencoder, NebulaVariationalClusterer
 
 # Tiny networks and few epochs: the checks test the API, not the quality.
-FAST = dict(hidden_dims=(32,), latent_dim=4, max_epochs=8, batch_size=32)
+FAST = dict(hidden_dims=(32,), latent_dim=4, max_epochs=4, batch_size=32)
 
 ESTIMATORS = [
     NebulaVariationalClusterer(n_anchors=4, **FAST),
