@@ -73,7 +73,9 @@ def gadget_names(depth=4):
                 continue
             for attribute in attributes:
                 try:
-                    value = getattr(obj, attribute)
+                    with warnings.catch_warnings():  # deprecated namespaces
+                        warnings.simplefilter("ignore")
+                        value = getattr(obj, attribute)
                 except Exception:  # noqa: BLE001
                     continue
                 dotted = f"{name}.{attribute}"
