@@ -101,7 +101,7 @@ def _net_params(est, entries):
     code = _net_code(est)
     takes = set(inspect.signature(est._criterion).parameters)
     numbers, criterion = {}, {}
-    for key, value in _items(entries, "net parameters"):
+    for key, value in _values.pairs(entries, "net parameters"):
         if key in code:
             if value != {"__kind__": "import", "name": code[key]}:
                 raise ValueError(
@@ -184,16 +184,6 @@ def _decode_net(est, doc, reader, device):
     net.history = History(history)
     net.module_.eval()
     return net
-
-
-def _items(entries, what):
-    """The ``[key, value]`` pairs of an encoded dict."""
-    if not (isinstance(entries, dict) and entries.get("__kind__") == "dict"
-            and isinstance(entries.get("items"), list)
-            and all(isinstance(p, list) and len(p) == 2 and isinstance(p[0], str)
-                    for p in entries["items"])):
-        raise ValueError(f"The file's {what} are not a dict of names.")
-    return entries["items"]
 
 
 # ---------------------------------------------------------------- writing
@@ -454,7 +444,7 @@ def _rebuild(doc, reader, device):
     est = cls()
     known = est.get_params(deep=False)
     params = {}
-    for name, value in _items(doc.get("params"), "parameters"):
+    for name, value in _values.pairs(doc.get("params"), "parameters"):
         if name not in known or name in params:
             raise ValueError(f"Unknown parameter {name[:100]!r} for {cls.__name__} in the file.")
         params[name] = reader.decode(value, _PARAM_SLOTS.get(name))

@@ -197,14 +197,8 @@ class Reader:
             return _names.resolve(value.get("name"), slot)
         if kind == "object" and slot in (_names.AUGMENTATION, _names.CALLBACK):
             cls = _names.resolve(value.get("class"), slot)
-            entries = value.get("params")
-            if not (isinstance(entries, dict) and entries.get("__kind__") == "dict"
-                    and isinstance(entries.get("items"), list)
-                    and all(isinstance(p, list) and len(p) == 2 and isinstance(p[0], str)
-                            for p in entries["items"])):
-                raise ValueError(f"The parameters of {value.get('class')!r} are no dict.")
-            params = {k: self.decode(v, _object_slot(k), depth + 1)
-                      for k, v in entries["items"]}
+            entries = pairs(value.get("params"), f"parameters of {value.get('class')!r}")
+            params = {k: self.decode(v, _object_slot(k), depth + 1) for k, v in entries}
             try:
                 return cls(**params)
             except (TypeError, ValueError) as exc:
@@ -244,6 +238,17 @@ class Reader:
 
 _TENSOR_DTYPES = (torch.bool, torch.uint8, torch.int8, torch.int16, torch.int32,
                   torch.int64, torch.float16, torch.float32, torch.float64)
+
+
+def pairs(entries, what):
+    """The ``[name, value]`` pairs of an encoded dict whose keys are names
+    (parameters); a ValueError for anything else."""
+    if not (isinstance(entries, dict) and entries.get("__kind__") == "dict"
+            and isinstance(entries.get("items"), list)
+            and all(isinstance(p, list) and len(p) == 2 and isinstance(p[0], str)
+                    for p in entries["items"])):
+        raise ValueError(f"The file's {what} are not a dict of names.")
+    return entries["items"]
 
 
 def _object_slot(param):
